@@ -1,0 +1,67 @@
+"""Command-line interface: ``stylebias <command> ...``.
+
+Each command lives in its own module with ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; it parses arguments, calls one library function and prints or writes
+JSON. Commands hold no logic or defaults of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..errors import StyleBiasError
+
+__all__ = ["main", "build_parser", "COMMAND_MODULES"]
+
+# One line per command.
+COMMAND_MODULES = (
+    "stylebias.cli.list_cmd",
+    "stylebias.cli.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every command's sub-parser."""
+    parser = argparse.ArgumentParser(
+        prog="stylebias",
+        description="Measure and reduce the texture/style bias of image classifiers.",
+    )
+    parser.add_argument("--version", action="version", version=f"stylebias {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for path in COMMAND_MODULES:
+        module = importlib.import_module(path)
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stylebias`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except StyleBiasError as err:  # expected, user-facing errors: no traceback
+        print(f"stylebias {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""``stylebias list``: what is registered."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..attach import PRESETS, list_presets
+from ..layers import STYLE_LAYERS, list_style_layers
+from ._common import print_json
+
+NAME = "list"
+HELP = "list registered style layers and attachment presets"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", nargs="?", choices=("layers", "presets"), default="layers")
+    parser.add_argument("--pattern", default="*", help="wildcard filter, e.g. '*mix*'")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.what == "layers":
+        rows = [
+            {"name": n, "class": STYLE_LAYERS.get(n).__name__,
+             "summary": (STYLE_LAYERS.get(n).__doc__ or "").strip().splitlines()[0]}
+            for n in list_style_layers(args.pattern)
+        ]
+    else:
+        rows = [{"name": n, "summary": PRESETS.get(n).description} for n in list_presets(args.pattern)]
+    if args.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['name']:<20} {row['summary']}")
+    return 0

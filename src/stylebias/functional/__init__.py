@@ -1,0 +1,19 @@
+"""Pure tensor functions: the numerical core of stylebias.
+
+Nothing here keeps state or draws random numbers: permutations, mixing weights and noise are
+arguments. The layers in :mod:`stylebias.layers` sample those and call one function each.
+"""
+
+from .statistics import adain, instance_stats, restyle
+from .style import adversarial_style, dsu, efdmix, mixstyle, permuted_adain
+
+__all__ = [
+    "instance_stats",
+    "adain",
+    "restyle",
+    "permuted_adain",
+    "mixstyle",
+    "efdmix",
+    "dsu",
+    "adversarial_style",
+]

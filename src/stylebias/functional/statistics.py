@@ -1,0 +1,110 @@
+"""Per-instance feature statistics and AdaIN.
+
+Shapes: ``x`` is a feature map ``(B, C, H, W)``. Statistics are returned with shape
+``(B, C, 1, 1)`` so they broadcast against ``x``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .._checks import check_positive, check_shape
+from ..errors import ShapeError
+
+__all__ = ["instance_stats", "adain", "restyle", "stats_dtype"]
+
+
+def stats_dtype(x: Tensor) -> torch.dtype:
+    """The dtype statistics of ``x`` are computed in: float32 for half types, else x's own."""
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+
+
+def instance_stats(x: Tensor, eps: float = 1e-5, unbiased: bool = True) -> tuple[Tensor, Tensor]:
+    """Mean and standard deviation of each sample and channel over H x W.
+
+    ``sigma = sqrt(var + eps)``, as in the AdaIN, MixStyle, pAdaIN and DSU reference code. The
+    statistics are computed in float32 for float16/bfloat16 input and with autocast disabled, so
+    large activations under mixed precision do not overflow.
+
+    Args:
+        x: features ``(B, C, H, W)``.
+        eps: added to the variance before the square root.
+        unbiased: divide by ``H*W - 1`` (the references' ``Tensor.var`` default) instead of
+            ``H*W``. For a 1 x 1 map the unbiased estimate is undefined (the references give
+            NaN); the variance is then taken as 0, so ``sigma = sqrt(eps)``.
+
+    Returns:
+        ``(mu, sigma)``, each ``(B, C, 1, 1)`` in float32 (float64 for float64 input).
+
+    Example:
+        >>> mu, sigma = instance_stats(torch.randn(2, 3, 8, 8))
+        >>> mu.shape
+        torch.Size([2, 3, 1, 1])
+    """
+    check_shape(x, "B C H W", "x")
+    check_positive(eps, "eps", allow_zero=True)
+    correction = 1 if unbiased and x.shape[2] * x.shape[3] > 1 else 0
+    with torch.autocast(x.device.type, enabled=False):
+        var, mu = torch.var_mean(x.to(stats_dtype(x)), dim=(2, 3), correction=correction, keepdim=True)
+    return mu, (var + eps).sqrt()
+
+
+def restyle(x: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
+    """``x * scale + shift`` in one pass, with per-(sample, channel) ``scale`` and ``shift``.
+
+    Every style layer ends in this step: with ``scale = sigma_new / sigma`` and
+    ``shift = mu_new - mu * scale`` it equals ``(x - mu) / sigma * sigma_new + mu_new``.
+    ``scale``/``shift`` may be float32 for half-precision ``x``; the arithmetic then runs in
+    float32 and the result is cast back to ``x.dtype``. The memory format of ``x``
+    (e.g. channels_last) is kept.
+
+    Args:
+        x: features ``(B, C, H, W)``.
+        scale: ``(B, C, 1, 1)`` or ``(1, C, 1, 1)``.
+        shift: same shape as ``scale``.
+    """
+    out = torch.addcmul(shift, x, scale)
+    return out if out.dtype == x.dtype else out.to(x.dtype)
+
+
+def adain(content: Tensor, style: Tensor, eps: float = 1e-5) -> Tensor:
+    """Adaptive instance normalisation (Huang & Belongie, ICCV 2017).
+
+    Normalises each channel of ``content`` by its own mean/std and gives it the mean/std of the
+    same channel of ``style``, exactly as ``adaptive_instance_normalization`` in
+    naoto0804/pytorch-AdaIN (unbiased variance, ``sigma = sqrt(var + eps)``; gradients flow
+    into both inputs).
+
+    Args:
+        content: ``(B, C, H, W)``.
+        style: ``(B, C, H', W')`` or ``(1, C, H', W')``; its spatial size may differ.
+        eps: added to the variance.
+
+    Returns:
+        ``(B, C, H, W)``, same dtype as ``content``; each channel's mean and (unbiased)
+        standard deviation equal the style's, up to ``eps``.
+
+    Raises:
+        ShapeError: the inputs are not 4-D or their channel counts (or batch sizes) differ.
+
+    Reference:
+        Huang & Belongie, "Arbitrary Style Transfer in Real-time with Adaptive Instance
+        Normalization", ICCV 2017, arXiv:1703.06868.
+
+    Example:
+        >>> out = adain(torch.randn(2, 8, 16, 16), torch.randn(2, 8, 4, 4))
+        >>> out.shape
+        torch.Size([2, 8, 16, 16])
+    """
+    check_shape(content, "B C H W", "content")
+    check_shape(style, "B C H W", "style")
+    if style.shape[1] != content.shape[1] or style.shape[0] not in (1, content.shape[0]):
+        raise ShapeError(
+            f"style must have the content's channels and a batch of {content.shape[0]} or 1; "
+            f"got content {tuple(content.shape)} and style {tuple(style.shape)}"
+        )
+    c_mu, c_sigma = instance_stats(content, eps)
+    s_mu, s_sigma = instance_stats(style, eps)
+    scale = s_sigma / c_sigma
+    return restyle(content, scale, s_mu - c_mu * scale)
