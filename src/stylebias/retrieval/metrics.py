@@ -17,7 +17,7 @@ entries:
   (``p'_i = 1`` when ``r_i = 1``).
 * INP = ``n / r_n``, the inverse negative penalty of the hardest match (Ye et al.).
 
-Nothing is a per-query Python loop: each block is one stable sort, two gathers and a few
+Nothing is a per-query Python loop: each block is one sort (see :mod:`._sort`) and a few
 scatter reductions over its true matches, so the cost is dominated by the sort.
 """
 
@@ -33,6 +33,7 @@ import torch
 
 from .._checks import check_choice, check_positive, check_shape, check_tensor
 from ..errors import DataError, ShapeError
+from ._sort import ranked_flags
 from .distance import iter_distance_blocks
 
 __all__ = ["AP_MODES", "RetrievalResult", "evaluate", "evaluate_features"]
@@ -128,10 +129,8 @@ def _block_stats(
     same_cam = q_cams.unsqueeze(1) == g_cams.unsqueeze(0)
     junk = same_pid & same_cam  # same identity seen by the same camera: removed
     good = same_pid & ~same_cam  # the true matches
-    order = torch.argsort(dist, dim=1, stable=True)
-    good = good.gather(1, order)
-    junk = junk.gather(1, order)
-    del order, same_pid, same_cam
+    del same_pid, same_cam
+    good, junk = ranked_flags(dist, good, junk)
 
     g_row, g_col = good.nonzero(as_tuple=True)  # row-major: each row's matches in rank order
     j_row, j_col = junk.nonzero(as_tuple=True)
