@@ -17,8 +17,10 @@ entries:
   (``p'_i = 1`` when ``r_i = 1``).
 * INP = ``n / r_n``, the inverse negative penalty of the hardest match (Ye et al.).
 
-Nothing is a per-query Python loop: each block is one sort (see :mod:`._sort`) and a few
-scatter reductions over its true matches, so the cost is dominated by the sort.
+Nothing is a per-query Python loop. Per block of queries the only full-size work is one value
+sort of the distance rows; the ranks of each query's matches and removed entries are then
+binary searches (see :mod:`._ranking`), and the metrics are computed on a small
+``(queries, matches)`` block.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import torch
 
 from .._checks import check_choice, check_positive, check_shape, check_tensor
 from ..errors import DataError, ShapeError
-from ._sort import ranked_flags
+from ._ranking import GalleryIndex, stable_positions
 from .distance import iter_distance_blocks
 
 __all__ = ["AP_MODES", "RetrievalResult", "evaluate", "evaluate_features"]
@@ -117,46 +119,35 @@ def _block_stats(
     dist: torch.Tensor,
     q_pids: torch.Tensor,
     q_cams: torch.Tensor,
-    g_pids: torch.Tensor,
-    g_cams: torch.Tensor,
+    gallery: GalleryIndex,
     ap_mode: str,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-query ``(n_good, ap, inp, first_rank)`` of one block of distance rows ``(q, G)``."""
-    nq, ng = dist.shape
-    if torch.isnan(dist).any():
-        raise DataError("the distance matrix contains NaN; check the features for NaN or inf")
-    same_pid = q_pids.unsqueeze(1) == g_pids.unsqueeze(0)
-    same_cam = q_cams.unsqueeze(1) == g_cams.unsqueeze(0)
-    junk = same_pid & same_cam  # same identity seen by the same camera: removed
-    good = same_pid & ~same_cam  # the true matches
-    del same_pid, same_cam
-    good, junk = ranked_flags(dist, good, junk)
+    cols, good, junk = gallery.candidates(q_pids, q_cams)
+    pos = stable_positions(dist, cols)  # 0-based, unique within a row
+    beyond = dist.shape[1]  # sorts after every real position
+    good_pos = torch.where(good, pos, beyond).sort(dim=1).values  # matches in rank order
+    junk_pos = torch.where(junk, pos, beyond).sort(dim=1).values
+    rank = good_pos - torch.searchsorted(junk_pos, good_pos) + 1  # 1-based among kept entries
 
-    g_row, g_col = good.nonzero(as_tuple=True)  # row-major: each row's matches in rank order
-    j_row, j_col = junk.nonzero(as_tuple=True)
-    # How many junk entries precede each match in its row: a search in row-major keys.
-    g_key, j_key = g_row * ng + g_col, j_row * ng + j_col
-    junk_before = torch.searchsorted(j_key, g_key) - torch.searchsorted(j_key, g_row * ng)
-    rank = (g_col + 1 - junk_before).to(torch.float64)  # 1-based rank among kept entries
-
-    n_good = torch.bincount(g_row, minlength=nq)
-    start = torch.cumsum(n_good, 0) - n_good
-    hit = (torch.arange(g_row.numel(), device=dist.device) - start[g_row] + 1).to(torch.float64)
-    precision = hit / rank
+    n_good = good.sum(dim=1)
+    is_match = torch.arange(good.shape[1], device=dist.device).unsqueeze(0) < n_good.unsqueeze(1)
+    rank_f = torch.where(is_match, rank, 1).to(torch.float64)
+    hit = torch.arange(1, good.shape[1] + 1, device=dist.device, dtype=torch.float64)
+    precision = hit / rank_f
     if ap_mode == "trapezoid":
-        before = torch.where(rank > 1, (hit - 1) / (rank - 1).clamp(min=1), torch.ones_like(rank))
+        before = torch.where(rank_f > 1, (hit - 1) / (rank_f - 1).clamp(min=1), 1.0)
         precision = (precision + before) / 2
+    # cumsum is sequential along a row, so padding never changes a row's sum: exact chunking
+    last = (n_good - 1).clamp(min=0).unsqueeze(1)
+    total = torch.where(is_match, precision, 0.0).cumsum(dim=1).gather(1, last).squeeze(1)
     n = n_good.to(torch.float64)
-    ap = torch.zeros(nq, dtype=torch.float64, device=dist.device).index_add_(0, g_row, precision)
-    ap = ap / n.clamp(min=1)
-    last = torch.zeros(nq, dtype=torch.float64, device=dist.device)
-    last = last.scatter_reduce(0, g_row, rank, "amax")
-    inp = n / last.clamp(min=1)
-    first = torch.zeros(nq, dtype=torch.int64, device=dist.device)
-    first = first.scatter_reduce(0, g_row, rank.to(torch.int64), "amin", include_self=False)
-    nan = torch.full_like(ap, math.nan)
     valid = n_good > 0
-    return n_good, torch.where(valid, ap, nan), torch.where(valid, inp, nan), first
+    nan = torch.full_like(n, math.nan)
+    ap = torch.where(valid, total / n.clamp(min=1), nan)
+    inp = torch.where(valid, n / rank_f.gather(1, last).squeeze(1), nan)
+    first = torch.where(valid, rank[:, 0], 0)
+    return n_good, ap, inp, first
 
 
 def _summarise(
@@ -186,10 +177,11 @@ def _summarise(
         log.info("gallery has only %d items; max_rank lowered from %d", num_g, max_rank)
         max_rank = num_g
 
+    gallery = GalleryIndex(gp, gc)
     n_good, ap, inp, first = [], [], [], []
     for start, dist in blocks:
         stop = start + dist.shape[0]
-        stats = _block_stats(dist, qp[start:stop], qc[start:stop], gp, gc, ap_mode)
+        stats = _block_stats(dist, qp[start:stop], qc[start:stop], gallery, ap_mode)
         for acc, value in zip((n_good, ap, inp, first), stats):
             acc.append(value)
     n_good_t, ap_t, inp_t, first_t = (torch.cat(a).cpu() for a in (n_good, ap, inp, first))
