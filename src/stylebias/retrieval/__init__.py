@@ -9,11 +9,13 @@ Quick tour::
     result.mean_ap, result.rank(1)
 
 :func:`evaluate` takes a ready distance matrix instead and matches torchreid's
-``evaluate_rank`` (Market-1501 protocol).
+``evaluate_rank`` (Market-1501 protocol); :func:`evaluate_reid_folders` runs the whole thing
+on Market-1501 style folders (what ``stylebias retrieval`` does).
 """
 
 from .distance import METRICS, iter_distance_blocks, pairwise_distance
 from .features import embed_batch, extract_features
+from .folders import ReidEvalConfig, ReidEvalReport, ReidImages, evaluate_reid_folders
 from .market import DISTRACTOR_PID, JUNK_PID, ReidSplit, parse_reid_name, reid_split
 from .metrics import AP_MODES, RetrievalResult, evaluate, evaluate_features
 
@@ -32,4 +34,8 @@ __all__ = [
     "ReidSplit",
     "parse_reid_name",
     "reid_split",
+    "ReidImages",
+    "ReidEvalConfig",
+    "ReidEvalReport",
+    "evaluate_reid_folders",
 ]
