@@ -24,13 +24,9 @@ __all__ = ["stable_positions", "GalleryIndex"]
 _TIE_ROWS = 64  # rows gathered at once to count ties
 
 
-def _sorted_values(dist: torch.Tensor) -> torch.Tensor:
-    if dist.device.type == "cpu":
-        return torch.from_numpy(np.sort(dist.numpy(), axis=1))
-    return torch.sort(dist, dim=1).values
-
-
-def stable_positions(dist: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+def stable_positions(
+    dist: torch.Tensor, cols: torch.Tensor, *, use_numpy: bool | None = None
+) -> torch.Tensor:
     """0-based position of ``dist[i, cols[i, k]]`` in the stable ascending order of row ``i``.
 
     Equals ``torch.argsort(dist, dim=1, stable=True).argsort(dim=1).gather(1, cols)``: equal
@@ -39,6 +35,7 @@ def stable_positions(dist: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
     Args:
         dist: values, shape ``(Q, G)``, floating point.
         cols: column indices, shape ``(Q, K)``, int64 in ``[0, G)``.
+        use_numpy: sort with NumPy (default: when ``dist`` is on the CPU) or with torch.
 
     Returns:
         Positions, shape ``(Q, K)``, int64 in ``[0, G)``.
@@ -50,7 +47,10 @@ def stable_positions(dist: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         dist = dist.to(torch.float32)
     dist = dist.contiguous()
     values = dist.gather(1, cols)
-    ordered = _sorted_values(dist)
+    if dist.device.type == "cpu" if use_numpy is None else use_numpy:
+        ordered = torch.from_numpy(np.sort(dist.numpy(), axis=1))
+    else:
+        ordered = torch.sort(dist, dim=1).values
     if bool(torch.isnan(ordered[:, -1:]).any()):  # NaN sorts last: one column tells
         raise DataError("the distance matrix contains NaN; check the features for NaN or inf")
     pos = torch.searchsorted(ordered, values, side="left")

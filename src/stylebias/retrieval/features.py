@@ -107,7 +107,8 @@ def extract_features(
             item is one (e.g. ``(images, pids, camids)``), or a dict with key ``"img"``.
         flip: test-time flip fusion, ``f(x) + f(flip(x))``.
         normalize: L2-normalise the features; ``None`` (default) normalises when ``flip``.
-        device: where to run the model; default the device of its first parameter (CPU if none).
+        device: where the images are sent (the model must already be there); default the
+            device of the model's first parameter (CPU if it has none).
 
     Returns:
         Features in loader order, shape ``(N, D)``, float, on CPU.
