@@ -210,3 +210,12 @@ def test_bad_inputs():
     nan[0, 0] = float("nan")
     with pytest.raises(DataError, match="NaN"):
         evaluate(nan, Q_PIDS, G_PIDS, Q_CAMS, G_CAMS)
+
+
+def test_integer_float64_and_grad_distances():
+    d = torch.tensor([[3, 1, 2, 1]])
+    r = evaluate(d, [7], [7, 7, 1, 2], [0], [1, 2, 1, 1], np.int64(4))
+    # order by value then index: col1 (match), col3, col2, col0 (match)
+    assert r.first_rank.tolist() == [1] and r.ap[0].item() == pytest.approx((1 + 2 / 4) / 2)
+    r64 = evaluate(d.double().requires_grad_(), [7], [7, 7, 1, 2], [0], [1, 2, 1, 1])
+    assert r64.mean_ap == r.mean_ap

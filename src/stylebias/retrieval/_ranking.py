@@ -43,9 +43,11 @@ def stable_positions(
     Raises:
         DataError: ``dist`` contains NaN.
     """
-    if dist.dtype not in (torch.float32, torch.float64):
-        dist = dist.to(torch.float32)
-    dist = dist.contiguous()
+    if not dist.is_floating_point():
+        dist = dist.to(torch.float64)  # exact for integers below 2**53
+    elif dist.dtype != torch.float64:
+        dist = dist.to(torch.float32)  # exact for float16 / bfloat16
+    dist = dist.detach().contiguous()
     values = dist.gather(1, cols)
     if dist.device.type == "cpu" if use_numpy is None else use_numpy:
         ordered = torch.from_numpy(np.sort(dist.numpy(), axis=1))

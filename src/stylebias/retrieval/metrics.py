@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -164,7 +165,7 @@ def _summarise(
 ) -> RetrievalResult:
     """Run :func:`_block_stats` over ``(start, block)`` pairs and average the results."""
     check_choice(ap_mode, AP_MODES, "ap_mode")
-    if isinstance(max_rank, bool) or not isinstance(max_rank, int):
+    if isinstance(max_rank, bool) or not isinstance(max_rank, numbers.Integral):
         raise TypeError(f"max_rank must be an int, got {max_rank!r}")
     check_positive(max_rank, "max_rank")
     qp = _labels(q_pids, "q_pids", num_q, device)
@@ -176,6 +177,7 @@ def _summarise(
     if num_g < max_rank:
         log.info("gallery has only %d items; max_rank lowered from %d", num_g, max_rank)
         max_rank = num_g
+    max_rank = int(max_rank)
 
     gallery = GalleryIndex(gp, gc)
     n_good, ap, inp, first = [], [], [], []
