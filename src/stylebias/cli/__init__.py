@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "stylebias.cli.list_cmd",
     "stylebias.cli.demo",
     "stylebias.cli.download",
+    "stylebias.cli.shape_bias",
+    "stylebias.cli.explain",
 )
 
 
