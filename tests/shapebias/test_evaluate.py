@@ -165,3 +165,8 @@ def test_channels_last_and_batch_independent(cue_conflict_dir):
     b = evaluate(Oracle(), cue_conflict_dir, preprocess=RAW_PREPROCESS, num_workers=0, batch_size=7,
                  channels_last=False)
     assert a.to_dict() == {**b.to_dict(), "source": a.source}
+
+
+def test_loaded_model_mean_std_override_is_applied(cue_conflict_dir, oracle_file):
+    lm = load_model(f"{oracle_file}:build")  # ImageNet mean/std inside
+    _check(evaluate(lm, cue_conflict_dir, preprocess=RAW_PREPROCESS, num_workers=0))

@@ -1,0 +1,5 @@
+"""``python -m stylebias.cli ...``: the same as the ``stylebias`` console script."""
+
+from . import main
+
+raise SystemExit(main())
