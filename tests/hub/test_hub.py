@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -276,9 +277,10 @@ def test_download_set_stops_at_first_failure(tmp_path, monkeypatch):
 
     def offline(*a, **k):
         calls.append(1)
+        time.sleep(0.05)  # like a failing connection attempt
         raise urllib.error.URLError("offline")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(MissingFileError, match="offline"):
         download_set(aset, tmp_path / "cache", progress=False, workers=2)
-    assert len(calls) < 40  # the remaining downloads were cancelled
+    assert len(calls) <= 10  # the remaining downloads were cancelled, not all 40 tried
