@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from conftest import CUE_CONFLICT, RAW_PREPROCESS, Oracle, write_stimulus
 from PIL import Image
 from torch import nn
 
@@ -14,6 +13,7 @@ from stylebias.cli import main
 from stylebias.errors import DataError, InvalidArgumentError, ModelOutputError
 from stylebias.models import load_model
 from stylebias.shapebias import compare, evaluate, find_stimuli, read_trials
+from tests.shapebias.helpers import CUE_CONFLICT, RAW_PREPROCESS, Oracle, write_stimulus
 
 EXPECTED = dict(shape=3, texture=2, n=6, shape_bias=0.6, accuracy=5 / 6,
                 per_category={"cat": 0.5, "dog": 1.0, "knife": 0.0})
