@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "stylebias.cli.train",
     "stylebias.cli.download",
     "stylebias.cli.retrieval",
+    "stylebias.cli.shape_bias",
+    "stylebias.cli.explain",
 )
 
 
