@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import print_json, write_json_atomic
+from ._common import print_json, write_json
 
 NAME = "explain"
 HELP = "write Grad-CAM heatmaps of one or more models side by side for image files"
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     models = [load_model(s, pretrained=not args.no_pretrained, device=args.device) for s in args.model]
     records = explain(models, args.images, args.output, target=args.target, layer=args.layer,
                       alpha=args.alpha)
-    write_json_atomic(records, args.output / "explain.json")
+    write_json(records, args.output / "explain.json")
     if args.json:
         print_json(records)
     else:

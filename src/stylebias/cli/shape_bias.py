@@ -60,7 +60,7 @@ def _preprocess(args: argparse.Namespace) -> dict[str, Any] | None:
 def run(args: argparse.Namespace) -> int:
     from ..models import load_model
     from ..shapebias import compare, plot_shape_bias
-    from ._common import write_json_atomic
+    from ._common import write_json
 
     preprocess = _preprocess(args)
     models = [load_model(spec, pretrained=not args.no_pretrained, device=args.device, preprocess=preprocess)
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     )
     rows = [r.to_dict() for r in results]
     if models:
-        write_json_atomic(rows, args.output / "results.json")
+        write_json(rows, args.output / "results.json")
     if args.plot is not None:
         plot_shape_bias(results, args.plot)
     if args.json:

@@ -10,7 +10,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["collect_predictions", "accuracy", "cue_conflict_shape_bias", "corruption_error", "shape_bias_counts"]
+from ..shapebias.metrics import Trial, shape_bias
+
+__all__ = ["collect_predictions", "accuracy", "cue_conflict_shape_bias", "corruption_error"]
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +54,27 @@ def accuracy(predict: Predict, dataset: Dataset, device: torch.device, **kw: Any
     return float((preds == labels).float().mean())
 
 
-def shape_bias_counts(predictions: Tensor, shape_labels: Tensor, texture_labels: Tensor) -> dict[str, Any]:
-    """Shape bias of cue-conflict decisions (Geirhos et al., 2019).
+def cue_conflict_shape_bias(
+    predict: Predict,
+    dataset: Dataset,
+    device: torch.device,
+    class_names: Sequence[str] | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    """Shape bias over cue-conflict items ``(image, shape_label, texture_label, ...)``.
 
-    Items whose shape and texture classes coincide are left out. A decision is a shape
-    decision when it names the shape class and a texture decision when it names the texture
-    class; shape bias = shape / (shape + texture), accuracy = (shape + texture) / n.
+    Uses the metric of :func:`stylebias.shapebias.shape_bias` (items whose shape and texture
+    classes coincide are left out; shape bias = shape / (shape + texture) decisions).
     """
-    keep = shape_labels != texture_labels
-    p, s, t = predictions[keep], shape_labels[keep], texture_labels[keep]
-    shape, texture = int((p == s).sum()), int((p == t).sum())
-    n = int(keep.sum())
-    decided = shape + texture
-    return {
-        "shape_bias": shape / decided if decided else float("nan"),
-        "shape": shape,
-        "texture": texture,
-        "n": n,
-        "accuracy": decided / n if n else float("nan"),
-    }
-
-
-def cue_conflict_shape_bias(predict: Predict, dataset: Dataset, device: torch.device, **kw: Any) -> dict[str, Any]:
-    """Shape bias over cue-conflict items ``(image, shape_label, texture_label, ...)``."""
     preds, (shapes, textures, *_) = collect_predictions(predict, dataset, device, **kw)
-    return shape_bias_counts(preds, shapes, textures)
+    names = list(class_names) if class_names is not None else [str(i) for i in range(int(max(preds.max(), shapes.max(), textures.max())) + 1)]
+    trials = [
+        Trial(f"{i}", names[s], names[p], names[t])
+        for i, (p, s, t) in enumerate(zip(preds.tolist(), shapes.tolist(), textures.tolist()))
+    ]
+    result = shape_bias(trials, observer="model", stimuli="cue-conflict").to_dict()
+    result.pop("trials", None)
+    return result
 
 
 def corruption_error(

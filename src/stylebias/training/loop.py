@@ -17,8 +17,8 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cli._common import write_json_atomic
 from ..errors import InvalidArgumentError
+from ..io import atomic_write, write_json
 from ..layers import style_layers
 from .config import TrainConfig
 from .data import BatchStream, DataBundle, seed_for
@@ -176,9 +176,8 @@ class _MetricsLog:
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        torch.save(state, tmp)
 
 
 def _evaluate(method: Method, data: DataBundle, cfg: TrainConfig, device: torch.device) -> dict[str, Any]:
@@ -192,7 +191,7 @@ def _evaluate(method: Method, data: DataBundle, cfg: TrainConfig, device: torch.
     if data.tests:
         metrics["test_acc"] = sum(metrics[f"test_acc/{n}"] for n in data.tests) / len(data.tests)
     if data.cue_conflict is not None:
-        metrics["cue_conflict"] = cue_conflict_shape_bias(predict, data.cue_conflict, device)
+        metrics["cue_conflict"] = cue_conflict_shape_bias(predict, data.cue_conflict, device, data.class_names)
         metrics["shape_bias"] = metrics["cue_conflict"]["shape_bias"]
     if data.corruption_source is not None and cfg.corruption_severities:
         result = corruption_error(predict, data.corruption_source, device, cfg.corruption_severities, seed=cfg.seed)
@@ -260,8 +259,8 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
         start, history = int(state["step"]), json.loads(state["history"])
         log.info("resumed %s at step %d", out, start)
     if is_main:
-        write_json_atomic(cfg.to_dict(), out / "config.json")
-        write_json_atomic(hparams, out / "hparams.json")
+        write_json(cfg.to_dict(), out / "config.json")
+        write_json(hparams, out / "hparams.json")
         metrics_log = _MetricsLog(out, cfg.log_format, start, cfg.tensorboard)
     stream = BatchStream(data.train, cfg.batch_size, seed_for(cfg.seed, "data"), start, cfg.workers, rank, world)
 
@@ -298,7 +297,7 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     result = TrainResult(final=final, selected=selected, history=history, output_dir=out, config=cfg.to_dict(), hparams=hparams, model=model)
     if is_main:
         saved = {k: v for k, v in result.__dict__.items() if k not in ("output_dir", "model")}
-        write_json_atomic(saved, out / "results.json")
+        write_json(saved, out / "results.json")
         (out / DONE).touch()
     for layer in style_layers(model):
         layer.generator = None  # the run is over: do not keep references to its generator
