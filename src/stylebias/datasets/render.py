@@ -133,7 +133,7 @@ def _cartoon(ctx: dict, s: Tensor) -> Tensor:
 def _sketch(ctx: dict, s: Tensor) -> Tensor:
     dist, fields, px = ctx["dist"], ctx["fields"], ctx["px"]
     paper = fields[:, 0].mul(0.03).add_(ctx["grain"], alpha=0.02).add_(_col(0.05 * s[:, 13] + 0.905))
-    paper.sub_(ctx["pattern"].mul(0.16).mul_(_coverage(dist)))  # faint grey shading
+    paper.sub_(ctx["pattern"].mul(0.12).mul_(_coverage(dist)))  # faint grey shading
     wobble1 = fields[:, 5].sub(0.5).mul_(2.5 * px).add_(dist)
     wobble2 = fields[:, 4].sub(0.5).mul_(2.5 * px).add_(dist).add_(0.6 * px)
     stroke = torch.maximum(_line(wobble1, 1.0 * px), _line(wobble2, 0.8 * px).mul_(0.6))
