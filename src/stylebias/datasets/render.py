@@ -113,7 +113,8 @@ def _photo(ctx: dict, s: Tensor) -> Tensor:
     spot = torch.hypot(qx - _col(0.45 * lx), qy - _col(0.45 * ly)).square_().mul_(-1 / 0.06).exp_()
     obj = torch.addcmul(spot.mul_(0.45).unsqueeze(1), tex, shade.unsqueeze(1)).clamp_(0, 1)
     base = _hsv(s[:, 13], 0.15 + 0.3 * s[:, 14], 0.35 + 0.45 * s[:, 15])[:, :, None, None]
-    bg = fields[:, 1:4].mul(0.9).add_(0.55).mul_(base)
+    blotches = torch.lerp(fields[:, 1:2], fields[:, 1:4], 0.35)  # mostly brightness, some hue
+    bg = blotches.mul(0.9).add_(0.55).mul_(base)
     shadow = _coverage(dist - 0.12 * ctx["size"], 0.25 * ctx["size"])  # soft drop shadow
     bg.mul_(shadow.mul_(-0.45).add_(1.0).unsqueeze(1))
     img = _mix(bg, obj, _coverage(dist))
