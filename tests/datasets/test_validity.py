@@ -6,7 +6,7 @@ Geirhos et al.'s (ICLR 2019): shape decisions / (shape decisions + texture decis
 only predictions that name either the shape class or the texture class.
 
 Measured over five seeds (80 images per class and domain, 3 epochs, 3 training domains):
-texture == label: shape bias 0.01-0.03; random textures: 0.79-0.91.
+texture == label: shape bias 0.01-0.05; random textures: 0.90-0.98 (seeds 0-4).
 """
 
 import torch

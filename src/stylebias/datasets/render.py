@@ -188,13 +188,13 @@ def render(
     coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1
     y, x = torch.meshgrid(coords, coords, indexing="ij")
     x, y = x[None], y[None]  # (1, S, S), broadcast against per-image parameters
-    # pose: rotation +-25 degrees, scale 0.62..0.86 of the half-image, shift +-0.12, aspect.
+    # pose: rotation +-15 degrees, scale 0.7..0.9 of the half-image, shift +-0.08, aspect.
     # Shape-frame coordinates q = A (p - t), found by one affine_grid call that also sets the
     # atlas slice (z) of each image's class.
-    rot = (s[:, 0] - 0.5) * math.radians(50)
-    scale = 0.62 + 0.24 * s[:, 1]
-    t = (s[:, 2:4] - 0.5) * 0.24
-    aspect = 0.87 + 0.26 * s[:, 4]
+    rot = (s[:, 0] - 0.5) * math.radians(30)
+    scale = 0.7 + 0.2 * s[:, 1]
+    t = (s[:, 2:4] - 0.5) * 0.16
+    aspect = 0.9 + 0.2 * s[:, 4]
     c, sn = rot.cos(), rot.sin()
     sx, sy = 1.0 / (scale * aspect * ATLAS_EXTENT), aspect / (scale * ATLAS_EXTENT)
     rows = torch.stack([torch.stack([c * sx, sn * sx]), torch.stack([-sn * sy, c * sy])])  # (2,2,B)
