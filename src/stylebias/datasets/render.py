@@ -28,7 +28,10 @@ from torch import Tensor
 from .shapes import ATLAS_EXTENT, sdf_atlas
 from .textures import TEXTURES, TextureParams, texture_pattern, texture_rgb
 
-__all__ = ["DOMAINS", "Draws", "draw", "render", "NUM_SCALARS", "LOWRES"]
+__all__ = ["DOMAINS", "Draws", "draw", "render", "NUM_SCALARS", "LOWRES", "RENDER_VERSION"]
+
+#: Bump whenever :func:`render` or :func:`draw` changes its output: it is part of the cache key.
+RENDER_VERSION = 2
 
 DOMAINS: tuple[str, ...] = ("photo", "cartoon", "sketch", "painting")
 NUM_SCALARS = 16

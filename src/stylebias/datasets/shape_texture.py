@@ -18,10 +18,11 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -30,7 +31,7 @@ from torch.utils.data import Dataset
 from .._checks import check_choice, check_prob
 from ..errors import DataError, InvalidArgumentError
 from ..io import atomic_write
-from .render import DOMAINS, Draws, draw, render
+from .render import DOMAINS, RENDER_VERSION, Draws, draw, render
 from .shapes import SHAPES
 from .textures import TEXTURES
 
@@ -135,7 +136,7 @@ class ShapeTextureConfig:
         """16 hex digits identifying the images (not how they are cached or returned)."""
         fields = {k: getattr(self, k) for k in
                   ("split", "domains", "n_per_class", "image_size", "texture_correlation", "seed")}
-        fields["version"] = 1
+        fields["version"] = RENDER_VERSION
         blob = json.dumps(fields, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -154,8 +155,12 @@ class ShapeTexture(Dataset):
     prefix of the dataset is class- and domain-balanced.
 
     Args:
-        split, domains, ...: see :class:`ShapeTextureConfig` (keyword arguments, or pass
-            ``config=``).
+        split: ``"train"``, ``"val"``, ``"test"`` or ``"cue_conflict"``.
+        domains: rendering domains to include (default all of :attr:`DOMAINS`).
+        config: a whole :class:`ShapeTextureConfig` instead of the arguments.
+        **kwargs: the other fields of :class:`ShapeTextureConfig`: ``n_per_class`` (100),
+            ``image_size`` (32), ``texture_correlation`` (0.9), ``seed`` (0), ``cache``
+            (``"memory"``), ``cache_dir`` (None), ``return_texture`` (False).
 
     Raises:
         InvalidArgumentError: an unknown split, domain or cache mode, or a bad size.
@@ -176,8 +181,14 @@ class ShapeTexture(Dataset):
     INPUT_SHAPE: tuple[int, int, int] = (3, 32, 32)
     SPLITS: tuple[str, ...] = SPLITS
 
-    def __init__(self, split: str = "train", domains=None, *, config: ShapeTextureConfig | None = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        domains: Sequence[str] | str | None = None,
+        *,
+        config: ShapeTextureConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
         if config is None:
             config = ShapeTextureConfig(split=split, domains=domains, **kwargs)
         elif kwargs or domains is not None or split != "train":
