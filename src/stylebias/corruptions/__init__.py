@@ -16,6 +16,7 @@ from .api import (
     list_corruptions,
     parameter_family,
 )
+from .metrics import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, BASELINES, MCEResult, mce
 
 __all__ = [
     "corrupt",
@@ -27,4 +28,9 @@ __all__ = [
     "BENCHMARK_CORRUPTIONS",
     "EXTRA_CORRUPTIONS",
     "SEVERITIES",
+    "mce",
+    "MCEResult",
+    "ALEXNET_ERRORS",
+    "ALEXNET_CLEAN_ERROR",
+    "BASELINES",
 ]

@@ -23,8 +23,8 @@ __all__ = [
     "motion_blur",
     "clipped_zoom",
     "plasma_fractal",
-    "rgb_to_hsv",
-    "hsv_to_rgb",
+    "shift_value",
+    "scale_saturation",
     "rgb_to_gray",
     "np_arange",
 ]
@@ -58,16 +58,17 @@ def _gaussian_taps(sigma: float, radius: int, device, dtype) -> Tensor:
     return (g / g.sum()).to(dtype)
 
 
-def _conv_axis(x: Tensor, taps: Tensor, index: Tensor, axis: int) -> Tensor:
-    """Correlate ``x`` along ``axis`` (2 or 3) with 1-D ``taps`` after padding by ``index``."""
-    padded = x.index_select(axis, index)
+def _depthwise(padded: Tensor, kernel: Tensor) -> Tensor:
+    """Correlate every map of ``(N, C, H, W)`` with one 2-D ``kernel`` (no padding added).
+
+    A grouped convolution over ``N * C`` channels: much faster on the CPU than a one-channel
+    convolution over a batch of ``N * C``.
+    """
     n, c, h, w = padded.shape
-    k = taps.numel()
-    if axis == 3:
-        out = F.conv2d(padded.reshape(n * c, 1, h, w), taps.view(1, 1, 1, k))
-    else:
-        out = F.conv2d(padded.reshape(n * c, 1, h, w), taps.view(1, 1, k, 1))
-    return out.reshape(n, c, out.shape[-2], out.shape[-1])
+    kh, kw = kernel.shape
+    weight = kernel.to(padded.dtype).view(1, 1, kh, kw).expand(n * c, 1, kh, kw)
+    out = F.conv2d(padded.reshape(1, n * c, h, w), weight, groups=n * c)
+    return out.view(n, c, out.shape[-2], out.shape[-1])
 
 
 def gaussian_blur(x: Tensor, sigma: float, truncate: float = 4.0) -> Tensor:
@@ -82,44 +83,43 @@ def gaussian_blur(x: Tensor, sigma: float, truncate: float = 4.0) -> Tensor:
         return x
     radius = int(truncate * sigma + 0.5)
     taps = _gaussian_taps(sigma, radius, x.device, x.dtype)
-    for axis in (2, 3):
-        n = x.shape[axis]
-        index = torch.arange(-radius, n + radius, device=x.device).clamp(0, n - 1)
-        x = _conv_axis(x, taps, index, axis)
-    return x
+    x = _depthwise(F.pad(x, (radius, radius, 0, 0), mode="replicate"), taps.view(1, -1))
+    return _depthwise(F.pad(x, (0, 0, radius, radius), mode="replicate"), taps.view(-1, 1))
 
 
 def gaussian_blur_symmetric(x: Tensor, sigma: float, truncate: float = 3.0) -> Tensor:
-    """Gaussian blur with mirror ('d c b a | a b c d') borders, for any sigma, through the FFT.
+    """Gaussian blur with mirror ('d c b a | a b c d') borders, for any sigma.
 
-    The mirrored signal is periodic with period ``2n``, so the truncated Gaussian is applied as a
-    circular convolution of the ``2n`` mirrored copy: exact ``scipy.ndimage.gaussian_filter``
-    (``mode='reflect'``) semantics even when the kernel is larger than the image.
+    ``scipy.ndimage.gaussian_filter(mode='reflect')`` semantics. A kernel shorter than the image
+    runs as a convolution of the mirror-padded image; a longer one (ImageNet-C's elastic
+    transform smooths with sigma = 171 px) as a circular convolution, through the FFT, of the
+    mirrored copy, which is periodic with period ``2n``.
     """
     if sigma <= 0:
         return x
     radius = int(truncate * sigma + 0.5)
+    taps = _gaussian_taps(sigma, radius, x.device, x.dtype)
     for axis in (2, 3):
         n = x.shape[axis]
+        shape = (1, -1) if axis == 3 else (-1, 1)
+        if radius < n:
+            index = torch.arange(-radius, n + radius, device=x.device)
+            index = torch.where(index < 0, -index - 1, torch.where(index >= n, 2 * n - 1 - index, index))
+            x = _depthwise(x.index_select(axis, index), taps.view(shape))
+            continue
         period = 2 * n
-        taps = _gaussian_taps(sigma, radius, x.device, torch.float64)
         where = torch.arange(-radius, radius + 1, device=x.device) % period
-        kernel = torch.zeros(period, device=x.device, dtype=torch.float64).index_add_(0, where, taps)
-        ext = torch.cat([x, x.flip(axis)], dim=axis).double()
-        spec = torch.fft.rfft(ext, dim=axis) * torch.fft.rfft(kernel).conj().view(
-            *([1] * axis), -1, *([1] * (3 - axis))
-        )
-        x = torch.fft.irfft(spec, n=period, dim=axis).narrow(axis, 0, n).to(x.dtype)
+        kernel = torch.zeros(period, device=x.device, dtype=x.dtype).index_add_(0, where, taps)
+        ext = torch.cat([x, x.flip(axis)], dim=axis)
+        spec = torch.fft.rfft(ext, dim=axis) * torch.fft.rfft(kernel).conj().view(shape)
+        x = torch.fft.irfft(spec, n=period, dim=axis).narrow(axis, 0, n)
     return x
 
 
 def filter2d(x: Tensor, kernel: Tensor) -> Tensor:
     """Correlate every channel with one odd-sized 2-D ``kernel``, reflect-101 borders (OpenCV)."""
-    n, c, h, w = x.shape
     kh, kw = kernel.shape
-    padded = F.pad(x.reshape(n * c, 1, h, w), (kw // 2, kw // 2, kh // 2, kh // 2), mode="reflect")
-    out = F.conv2d(padded, kernel.to(x.dtype).view(1, 1, kh, kw))
-    return out.reshape(n, c, h, w)
+    return _depthwise(F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2), mode="reflect"), kernel)
 
 
 def box_blur3(x: Tensor) -> Tensor:
@@ -154,24 +154,22 @@ def motion_blur(x: Tensor, radius: int, sigma: float, angles: Tensor) -> Tensor:
     width = 2 * int(radius) + 1
     steps = torch.arange(width, device=x.device, dtype=torch.float64)
     weights = torch.exp(-(steps**2) / (2 * sigma**2))
-    weights = (weights / weights.sum()).to(x.dtype)
+    weights = weights / weights.sum()
     rad = torch.deg2rad(angles.to(x.device, torch.float64))
-    # shift i moves the content by (dy, dx); output(h, w) = input(h - dy, w - dx), clamped
-    dys = -torch.ceil(steps[:, None] * torch.sin(rad)[None] - 0.5).long()  # (width, B)
-    dxs = -torch.ceil(steps[:, None] * torch.cos(rad)[None] - 0.5).long()
-    rows0 = torch.arange(h, device=x.device)
-    cols0 = torch.arange(w, device=x.device)
-    out = torch.zeros_like(x)
-    alive = torch.ones(b, dtype=torch.bool, device=x.device)
-    for i in range(width):
-        dy, dx = dys[i], dxs[i]
-        alive = alive & (dy.abs() < h) & (dx.abs() < w)  # the reference stops at the border
-        rows = (rows0[None] - dy[:, None]).clamp(0, h - 1)
-        cols = (cols0[None] - dx[:, None]).clamp(0, w - 1)
-        moved = x.gather(2, rows[:, None, :, None].expand(b, c, h, w))
-        moved = moved.gather(3, cols[:, None, None, :].expand(b, c, h, w))
-        out = out + (weights[i] * alive.to(x.dtype)).view(b, 1, 1, 1) * moved
-    return out
+    # step i moves the content by (dy, dx): output(h, w) = input(h - dy, w - dx), edges clamped
+    dys = -torch.ceil(steps[None] * torch.sin(rad)[:, None] - 0.5).long()  # (B, width)
+    dxs = -torch.ceil(steps[None] * torch.cos(rad)[:, None] - 0.5).long()
+    # the reference stops adding copies once a shift leaves the image
+    alive = ((dys.abs() < h) & (dxs.abs() < w)).long().cummin(1).values.to(weights.dtype)
+    pad = width - 1
+    ph, pw = h + 2 * pad, w + 2 * pad
+    kernels = torch.zeros(b, ph, pw, device=x.device, dtype=x.dtype)
+    batch = torch.arange(b, device=x.device)[:, None].expand(b, width)
+    kernels.index_put_((batch, dys % ph, dxs % pw), (weights[None] * alive).to(x.dtype), accumulate=True)
+    # a circular convolution of the edge-replicated image: no wrap-around reaches the centre
+    padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+    spectrum = torch.fft.rfft2(padded) * torch.fft.rfft2(kernels)[:, None]
+    return torch.fft.irfft2(spectrum, s=(ph, pw))[..., pad : pad + h, pad : pad + w]
 
 
 def clipped_zoom(x: Tensor, factor: float) -> Tensor:
@@ -204,11 +202,11 @@ def plasma_fractal(
     of the neighbours; ``wibble`` starts at 100 and is divided by ``decay`` after every step.
     """
     gen_device = generator.device if generator is not None else device
-    m = torch.zeros(batch, mapsize, mapsize, device=gen_device, dtype=torch.float64)
+    m = torch.zeros(batch, mapsize, mapsize, device=gen_device, dtype=torch.float32)
     step, wibble = mapsize, 100.0
 
     def wibbled_mean(total: Tensor) -> Tensor:
-        noise = torch.rand(total.shape, generator=generator, device=gen_device, dtype=torch.float64)
+        noise = torch.rand(total.shape, generator=generator, device=gen_device)
         return total / 4 + wibble * (noise * 2 * wibble - wibble)
 
     while step >= 2:
@@ -233,44 +231,31 @@ def plasma_fractal(
     return flat.reshape(batch, mapsize, mapsize).to(device, torch.float32)
 
 
-def rgb_to_hsv(x: Tensor) -> Tensor:
-    """RGB -> HSV (all in [0, 1]) along dim 1, as ``skimage.color.rgb2hsv``."""
-    r, g, b = x.unbind(1)
-    v = x.amax(1)
-    delta = v - x.amin(1)
-    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
-    s = torch.where(v > 0, delta / torch.where(v > 0, v, torch.ones_like(v)), torch.zeros_like(v))
-    s = torch.where(delta > 0, s, torch.zeros_like(s))
-    hue = torch.where(x[:, 0] == v, (g - b) / safe, torch.zeros_like(v))
-    hue = torch.where(x[:, 1] == v, 2.0 + (b - r) / safe, hue)
-    hue = torch.where(x[:, 2] == v, 4.0 + (r - g) / safe, hue)
-    hue = torch.where(delta > 0, (hue / 6.0) % 1.0, torch.zeros_like(hue))
-    return torch.stack([hue, s, v], 1)
+def shift_value(x: Tensor, shift: float) -> Tensor:
+    """Add ``shift`` to the HSV value (``V = max(R, G, B)``), clipped to [0, 1], keeping H and S.
+
+    Equals ``hsv2rgb`` of the shifted ``rgb2hsv`` (scikit-image): with H and S fixed, RGB is
+    proportional to V; black pixels (V = 0, hence S = 0) become grey.
+    """
+    v = x.amax(1, keepdim=True)
+    v_new = (v + shift).clamp(0, 1)
+    return torch.where(v > 0, x * (v_new / v.clamp_min(1e-12)), v_new.expand_as(x))
 
 
-def hsv_to_rgb(x: Tensor) -> Tensor:
-    """HSV -> RGB along dim 1, as ``skimage.color.hsv2rgb``."""
-    h, s, v = x.unbind(1)
-    h6 = h * 6.0
-    sector = torch.floor(h6)
-    f = h6 - sector
-    sector = sector.long() % 6
-    p = v * (1 - s)
-    q = v * (1 - f * s)
-    t = v * (1 - (1 - f) * s)
-    table = torch.stack(
-        [
-            torch.stack([v, t, p], 1),
-            torch.stack([q, v, p], 1),
-            torch.stack([p, v, t], 1),
-            torch.stack([p, q, v], 1),
-            torch.stack([t, p, v], 1),
-            torch.stack([v, p, q], 1),
-        ],
-        0,
-    )  # (6, B, 3, H, W)
-    index = sector[None, :, None].expand(1, *table.shape[1:])
-    return table.gather(0, index)[0]
+def scale_saturation(x: Tensor, factor: float, offset: float) -> Tensor:
+    """Set the HSV saturation to ``clip(S * factor + offset)``, keeping H and V.
+
+    Equals scikit-image's ``rgb2hsv``/``hsv2rgb`` round trip: with H and V fixed, ``V - RGB`` is
+    proportional to S. Grey pixels (S = 0) have hue 0 (red) there, so an ``offset`` tints them
+    red: ``(V, V (1 - S'), V (1 - S'))``.
+    """
+    v = x.amax(1, keepdim=True)
+    delta = v - x.amin(1, keepdim=True)
+    s = torch.where(v > 0, delta / v.clamp_min(1e-12), torch.zeros_like(v))
+    s_new = (s * factor + offset).clamp(0, 1)
+    coloured = v - (v - x) * (s_new / s.clamp_min(1e-12))
+    grey = torch.cat([v, v * (1 - s_new), v * (1 - s_new)], 1)
+    return torch.where(delta > 0, coloured, grey)
 
 
 def rgb_to_gray(x: Tensor) -> Tensor:

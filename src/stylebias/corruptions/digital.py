@@ -11,7 +11,7 @@ import torchvision.io
 from torch import Tensor
 
 from ._base import Context, register
-from ._ops import draw, gaussian_blur_symmetric, hsv_to_rgb, rgb_to_hsv
+from ._ops import draw, gaussian_blur_symmetric, scale_saturation
 
 
 @register(
@@ -138,6 +138,4 @@ def jpeg_compression(x: Tensor, quality: int, ctx: Context) -> Tensor:
 )
 def saturate(x: Tensor, c: tuple[float, float], ctx: Context) -> Tensor:
     """HSV saturation ``s * c[0] + c[1]``."""
-    hsv = rgb_to_hsv(x)
-    hsv = torch.cat([hsv[:, :1], (hsv[:, 1:2] * c[0] + c[1]).clamp(0, 1), hsv[:, 2:]], 1)
-    return hsv_to_rgb(hsv).clamp(0, 1)
+    return scale_saturation(x, c[0], c[1]).clamp(0, 1)

@@ -45,9 +45,9 @@ def shot_noise(x: Tensor, photons: float, ctx: Context) -> Tensor:
 )
 def impulse_noise(x: Tensor, amount: float, ctx: Context) -> Tensor:
     """Salt and pepper: each value becomes 0 or 1 (equally likely) with probability ``amount``."""
-    flipped = draw(torch.rand, x.shape, ctx.generator, x.device) < amount
-    salt = draw(torch.rand, x.shape, ctx.generator, x.device) < 0.5
-    return torch.where(flipped, salt.to(x.dtype), x)
+    u = draw(torch.rand, x.shape, ctx.generator, x.device, dtype=x.dtype)
+    # u < amount flips a value; given that, u < amount / 2 (probability 1/2) makes it salt
+    return torch.where(u < amount, (u < amount / 2).to(x.dtype), x)
 
 
 @register(

@@ -21,11 +21,10 @@ from ._ops import (
     draw,
     filter2d,
     gaussian_blur,
-    hsv_to_rgb,
     motion_blur,
     plasma_fractal,
     rgb_to_gray,
-    rgb_to_hsv,
+    shift_value,
 )
 
 
@@ -122,9 +121,7 @@ def fog(x: Tensor, c: tuple[float, float], ctx: Context) -> Tensor:
 )
 def brightness(x: Tensor, shift: float, ctx: Context) -> Tensor:
     """Add ``shift`` to the HSV value channel."""
-    hsv = rgb_to_hsv(x)
-    hsv = torch.cat([hsv[:, :2], (hsv[:, 2:] + shift).clamp(0, 1)], 1)
-    return hsv_to_rgb(hsv).clamp(0, 1)
+    return shift_value(x, shift).clamp(0, 1)
 
 
 def _equalize_hist(values: Tensor) -> Tensor:
