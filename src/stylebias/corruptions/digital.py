@@ -5,9 +5,12 @@ Reference: Hendrycks & Dietterich, ICLR 2019.
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision.io
+from PIL import Image
 from torch import Tensor
 
 from ._base import Context, register
@@ -122,11 +125,16 @@ def _box_matrix(n_in: int, n_out: int, like: Tensor) -> Tensor:
     aliases=("jpeg",),
 )
 def jpeg_compression(x: Tensor, quality: int, ctx: Context) -> Tensor:
-    """Round-trip through JPEG at ``quality`` (libjpeg through torchvision, on the CPU)."""
-    data = (x.detach() * 255).round().clamp(0, 255).to(torch.uint8).cpu()
-    encoded = torchvision.io.encode_jpeg(list(data), quality=int(quality))
-    decoded = torchvision.io.decode_jpeg(encoded, mode=torchvision.io.ImageReadMode.RGB)
-    return (torch.stack(decoded).to(x.device, x.dtype) / 255)
+    """Round-trip through JPEG at ``quality`` (Pillow's libjpeg, as the reference; on the CPU)."""
+    data = (x.detach() * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    out = []
+    for image in data:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality))
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            out.append(np.asarray(decoded.convert("RGB")))
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).to(x.device, x.dtype) / 255
 
 
 @register(
