@@ -31,6 +31,19 @@ def photo_like(batch: int, size: int, seed: int = 0) -> torch.Tensor:
     return x.clamp(0.05, 0.95)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Run these tests on one torch thread (restored afterwards).
+
+    On a busy shared 2-core machine, torch's thread pool waits on its own threads and the
+    batched corruptions get tens of times slower; one thread is also what the reference gets.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(name="photo_like", scope="session")
 def photo_like_fixture():
     """The :func:`photo_like` image maker."""

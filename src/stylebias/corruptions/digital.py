@@ -76,8 +76,9 @@ def elastic_transform(x: Tensor, c: tuple[float, float, float], ctx: Context) ->
     scale = min(h, w) / (224 if ctx.family == "imagenet" else 32)
     alpha, sigma, jitter = (v * scale for v in c)
     inverse = _affine_inverse(x, jitter, ctx).to(x.device, torch.float64)  # (B, 2, 3)
-    field = draw(torch.rand, (b, 2, h, w), ctx.generator, x.device, dtype=torch.float64) * 2 - 1
+    field = draw(torch.rand, (b, 2, h, w), ctx.generator, x.device) * 2 - 1
     field = gaussian_blur_symmetric(field, sigma, truncate=3.0) * alpha
+    field = field.double()
     ys, xs = torch.meshgrid(
         torch.arange(h, device=x.device, dtype=torch.float64),
         torch.arange(w, device=x.device, dtype=torch.float64),
