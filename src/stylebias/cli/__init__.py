@@ -22,6 +22,9 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "stylebias.cli.list_cmd",
     "stylebias.cli.demo",
+    "stylebias.cli.download",
+    "stylebias.cli.shape_bias",
+    "stylebias.cli.explain",
 )
 
 
