@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "stylebias.cli.download",
     "stylebias.cli.shape_bias",
     "stylebias.cli.explain",
+    "stylebias.cli.corrupt",
 )
 
 

@@ -16,10 +16,13 @@ from .api import (
     list_corruptions,
     parameter_family,
 )
+from .folder import CorruptFolderResult, corrupt_folder
 from .metrics import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, BASELINES, MCEResult, mce
 
 __all__ = [
     "corrupt",
+    "corrupt_folder",
+    "CorruptFolderResult",
     "list_corruptions",
     "parameter_family",
     "find_frost_dir",
