@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "stylebias.cli.shape_bias",
     "stylebias.cli.explain",
     "stylebias.cli.corrupt",
+    "stylebias.cli.robustness",
 )
 
 

@@ -18,6 +18,7 @@ from .api import (
 )
 from .folder import CorruptFolderResult, corrupt_folder
 from .metrics import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, BASELINES, MCEResult, mce
+from .robustness import RobustnessResult, detect_layout, evaluate_robustness, plot_robustness
 
 __all__ = [
     "corrupt",
@@ -32,6 +33,10 @@ __all__ = [
     "EXTRA_CORRUPTIONS",
     "SEVERITIES",
     "mce",
+    "evaluate_robustness",
+    "RobustnessResult",
+    "detect_layout",
+    "plot_robustness",
     "MCEResult",
     "ALEXNET_ERRORS",
     "ALEXNET_CLEAN_ERROR",
