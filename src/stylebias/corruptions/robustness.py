@@ -338,7 +338,7 @@ def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
             wrong = 0
             for start in range(lo, hi, int(batch_size)):
                 stop = min(start + int(batch_size), hi)
-                x = torch.from_numpy(np.ascontiguousarray(images[start:stop])).permute(0, 3, 1, 2).float().div_(255)
+                x = torch.from_numpy(np.array(images[start:stop], copy=True)).permute(0, 3, 1, 2).float().div_(255)
                 y = torch.from_numpy(np.asarray(labels[start:stop], dtype=np.int64))
                 wrong += counter.wrong(_tensor_geometry(x, loaded.preprocess), y)
                 if bar is not None:
