@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from conftest import CUE_CONFLICT, RAW_PREPROCESS, Oracle, write_stimulus
 from PIL import Image
+from torch import nn
 
 from stylebias.cli import main
 from stylebias.errors import DataError, InvalidArgumentError, ModelOutputError
@@ -65,8 +67,15 @@ def test_silhouettes_accuracy(tmp_path):
 
 
 def test_wrong_output_size(cue_conflict_dir, oracle_file):
-    with pytest.raises(ModelOutputError, match=r"returned \(2, 10\).*1000-way ImageNet"):
+    with pytest.raises(ModelOutputError, match=r"returned \(7, 10\) for a batch of 7.*1000-way ImageNet"):
         evaluate(f"{oracle_file}:build10", cue_conflict_dir, num_workers=0)
+
+    class Broken(nn.Module):
+        def forward(self, x):
+            return x.flatten(1) @ torch.zeros(5, 1000)
+
+    with pytest.raises(ModelOutputError, match="failed on the first batch"):
+        evaluate(Broken(), cue_conflict_dir, num_workers=0)
 
 
 def test_bad_stimuli_are_named(cue_conflict_dir, tmp_path):

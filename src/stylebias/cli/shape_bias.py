@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      default=argparse.SUPPRESS)
     run_group = parser.add_argument_group("running")
     run_group.add_argument("--batch-size", type=int, default=32)
-    run_group.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: spare cores)")
+    run_group.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)")
     run_group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
     run_group.add_argument("--no-channels-last", action="store_true")
     run_group.add_argument("--no-pretrained", action="store_true", help="random weights (for timing)")

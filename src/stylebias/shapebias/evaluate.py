@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_choice, check_positive
 from ..errors import DataError, InvalidArgumentError, ModelOutputError
 from ..io import load_image
-from ..models import LoadedModel, Normalized, Preprocess, check_num_outputs, load_model
+from ..models import LoadedModel, Normalized, Preprocess, load_model
 from .categories import NUM_IMAGENET_CLASSES, logits_to_decisions
 from .metrics import ShapeBiasResult, Trial, accuracy, shape_bias
 from .rawdata import raw_csv_name, result_from_csv, write_trials
@@ -32,13 +32,21 @@ __all__ = ["evaluate", "compare", "classify", "resolve_model", "default_num_work
 ModelLike = str | LoadedModel | nn.Module
 
 
-def default_num_workers() -> int:
-    """DataLoader workers used by default: one per spare CPU core, at most 4 (0 on 1 core)."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+def default_num_workers(device: str | torch.device = "cpu") -> int:
+    """DataLoader workers used by default.
+
+    On CPU: 0. The model's own intra-op threads already use every core, and decoding a 224-px
+    PNG costs a few per cent of a ResNet-50 forward pass; a worker process would only compete
+    with those threads (measured in ``benchmarks/shapebias.py``). On a GPU: one worker per CPU
+    core but one, at most 8, so decoding overlaps with the GPU's compute.
+    """
+    if torch.device(device).type == "cpu":
+        return 0
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
 
 
 class _StimulusImages(Dataset):
-    """Decoded, resized and cropped stimuli as uint8 ``(3, S, S)``; errors come back as text."""
+    """Decoded, resized and cropped stimuli as uint8 ``(S, S, 3)``; errors come back as text."""
 
     def __init__(self, paths: Sequence[Path], preprocess: Preprocess) -> None:
         self.paths = list(paths)
@@ -52,11 +60,11 @@ class _StimulusImages(Dataset):
             img = self.preprocess.geometry(load_image(self.paths[i]))
         except DataError as err:  # re-raised cleanly in the main process, naming the file
             return torch.empty(0, dtype=torch.uint8), str(err)
-        arr = torch.from_numpy(np.array(img, dtype=np.uint8, copy=True))
-        return arr.permute(2, 0, 1), ""
+        return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True)), ""
 
 
 def _collate(batch: list[tuple[Tensor, str]]) -> tuple[Tensor | None, list[str]]:
+    """``(B, S, S, 3)`` uint8 (a plain copy, no transposition) and the error messages."""
     errors = [e for _, e in batch if e]
     if errors:
         return None, errors
@@ -107,7 +115,8 @@ def classify(
         loaded: the model (see :func:`resolve_model`); must output 1000 ImageNet logits.
         paths: image files.
         batch_size: images per forward pass.
-        num_workers: DataLoader worker processes (default :func:`default_num_workers`).
+        num_workers: DataLoader worker processes (default :func:`default_num_workers`: none on
+            CPU, where decoding runs between forward passes; up to 8 with a GPU).
         channels_last: run in channels_last memory format (converts the model's parameters).
         progress: show a tqdm bar.
 
@@ -123,8 +132,7 @@ def classify(
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    check_num_outputs(model, NUM_IMAGENET_CLASSES, loaded.preprocess.input_size)
-    workers = default_num_workers() if num_workers is None else int(num_workers)
+    workers = default_num_workers(device) if num_workers is None else int(num_workers)
     loader = DataLoader(
         _StimulusImages(paths, loaded.preprocess),
         batch_size=int(batch_size),
@@ -146,15 +154,10 @@ def classify(
             for batch, errors in loader:
                 if errors:
                     raise DataError("; ".join(errors))
-                x = batch.to(device, non_blocking=True).to(dtype).div_(255.0)
+                # (B, H, W, 3) -> (B, 3, H, W) view: already in channels_last memory format.
+                x = batch.permute(0, 3, 1, 2).to(device, non_blocking=True).to(dtype).div_(255.0)
                 x = x.contiguous(memory_format=memory_format)
-                logits = model(x)
-                if not isinstance(logits, Tensor) or tuple(logits.shape) != (len(batch), NUM_IMAGENET_CLASSES):
-                    got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
-                    raise ModelOutputError(
-                        f"model returned {got} for a batch of {len(batch)}, but a 1000-way "
-                        f"ImageNet classifier is needed (output (B, 1000))"
-                    )
+                logits = _forward(model, x, first=not decisions)
                 decisions.extend(logits_to_decisions(logits))
                 if bar is not None:
                     bar.update(len(batch))
@@ -162,6 +165,26 @@ def classify(
         if bar is not None:
             bar.close()
     return decisions
+
+
+def _forward(model: nn.Module, x: Tensor, *, first: bool) -> Tensor:
+    """The model on one batch; its output must be ``(B, 1000)`` logits."""
+    try:
+        logits = model(x)
+    except (RuntimeError, ValueError, TypeError) as err:
+        if not first:
+            raise
+        raise ModelOutputError(
+            f"the model failed on the first batch of shape {tuple(x.shape)} ({err}); a 1000-way "
+            f"ImageNet classifier taking (B, 3, H, W) RGB images is needed"
+        ) from err
+    if not isinstance(logits, Tensor) or tuple(logits.shape) != (x.shape[0], NUM_IMAGENET_CLASSES):
+        got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
+        raise ModelOutputError(
+            f"model returned {got} for a batch of {x.shape[0]}, but a 1000-way ImageNet "
+            f"classifier is needed (output (B, 1000))"
+        )
+    return logits
 
 
 def evaluate(
@@ -197,7 +220,7 @@ def evaluate(
             (``{"resize": 224, "crop": 224}`` feeds the 224-px stimuli unchanged, as
             model-vs-human does).
         batch_size: images per forward pass.
-        num_workers: DataLoader workers (default: spare CPU cores, at most 4).
+        num_workers: DataLoader workers (default: 0 on CPU, up to 8 with a GPU).
         device: where to run (default: where the model is; CPU for specs).
         channels_last: use channels_last memory format (faster convolutions on CPU and GPU).
         source: name in the result (default: the spec or the class name).
