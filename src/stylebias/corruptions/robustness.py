@@ -138,7 +138,7 @@ def _collate(batch: list[tuple[Tensor, int, str]]) -> tuple[Tensor, Tensor]:
 
 
 def _loader(paths, labels, preprocess, batch_size, num_workers, device) -> DataLoader:
-    workers = default_num_workers() if num_workers is None else int(num_workers)
+    workers = default_num_workers(device) if num_workers is None else int(num_workers)
     return DataLoader(_Images(paths, labels, preprocess), batch_size=int(batch_size), shuffle=False,
                       num_workers=workers, collate_fn=_collate, pin_memory=device.type == "cuda")
 
