@@ -287,33 +287,30 @@ def _eval_folders(loaded, root, names, levels, batch_size, num_workers, dev, lim
                 classes = _class_index(class_names)
                 counter = _Counter(loaded, max(classes.values()) + 1)
             paths, labels, _ = _labelled_images(folder, classes)
-            paths, labels = paths[:limit], labels[:limit]
-            bar = _bar(progress, len(paths), f"{name} {level}")
-            wrong = 0
-            for x, y in _loader(paths, labels, loaded.preprocess, batch_size, num_workers, dev):
-                wrong += counter.wrong(x.float().div_(255), y)
-                if bar is not None:
-                    bar.update(len(y))
-            if bar is not None:
-                bar.close()
-            errors.setdefault(name, {})[level] = wrong / len(paths)
-            counts.setdefault(name, {})[level] = len(paths)
+            error, n = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers,
+                                     dev, _bar(progress, len(paths[:limit]), f"{name} {level}"))
+            errors.setdefault(name, {})[level] = error
+            counts.setdefault(name, {})[level] = n
     return errors, counts
 
 
-def _clean_error(loaded, folder, batch_size, num_workers, dev, limit, progress) -> float:
-    paths, labels, classes = _labelled_images(folder)
-    paths, labels = paths[:limit], labels[:limit]
-    counter = _Counter(loaded, max(classes.values()) + 1)
+def _folder_error(counter, loaded, paths, labels, batch_size, num_workers, dev, bar) -> tuple[float, int]:
+    """Top-1 error over image files, and how many there were."""
     wrong = 0
-    bar = _bar(progress, len(paths), "clean")
     for x, y in _loader(paths, labels, loaded.preprocess, batch_size, num_workers, dev):
         wrong += counter.wrong(x.float().div_(255), y)
         if bar is not None:
             bar.update(len(y))
     if bar is not None:
         bar.close()
-    return wrong / len(paths)
+    return wrong / len(paths), len(paths)
+
+
+def _clean_error(loaded, folder, batch_size, num_workers, dev, limit, progress) -> float:
+    paths, labels, classes = _labelled_images(folder)
+    counter = _Counter(loaded, max(classes.values()) + 1)
+    return _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers, dev,
+                         _bar(progress, len(paths[:limit]), "clean"))[0]
 
 
 def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
