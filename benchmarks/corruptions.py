@@ -1,7 +1,9 @@
 """Time the 15-corruption x 5-severity ImageNet-C sweep: stylebias vs the reference package.
 
 The reference is ``imagecorruptions`` (here the maintained fork ``imagecorruptions-imaug``),
-which corrupts one uint8 NumPy image at a time on the CPU. stylebias corrupts the whole batch
+which corrupts one uint8 NumPy image at a time on the CPU. The fork compiles glass blur's pixel
+loop with numba; ``--python-glass`` runs that loop as plain Python, as ``imagecorruptions``
+1.1.2 (the PyPI release, which no longer runs on current NumPy / scikit-image) does. stylebias corrupts the whole batch
 of float tensors at once. Both get the same images (scikit-image's sample photos when
 scikit-image is installed, else smooth random images), and a warm-up call per corruption
 (numba compiles the reference's glass blur on first use).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--corruptions", default=",".join(BENCHMARK_CORRUPTIONS))
     parser.add_argument("--no-reference", action="store_true", help="time stylebias only")
+    parser.add_argument("--python-glass", action="store_true",
+                        help="reference glass blur without numba, as imagecorruptions 1.1.2")
     parser.add_argument(
         "--threads", type=int, default=1,
         help="torch CPU threads (default 1: the reference runs on one core too)",
@@ -80,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
             print("imagecorruptions is not installed: timing stylebias only", file=sys.stderr)
     if reference is not None:
         np.random.seed(0)  # the reference draws from NumPy's global generator
+        if args.python_glass:
+            module = reference.corruptions
+            loop = getattr(module._shuffle_pixels_njit_glass_blur, "py_func", None)
+            if loop is not None:  # numba's seeds may exceed NumPy's 32-bit range
+
+                def python_loop(d0, d1, x, c, seed=None, _loop=loop):
+                    return _loop(d0, d1, x, c, None if seed is None else int(seed) % 2**32)
+
+                module._shuffle_pixels_njit_glass_blur = python_loop
 
     rows = []
     for name in names:
@@ -115,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "cpu_threads": torch.get_num_threads(),
         "batch_shape": list(x.shape),
-        "reference": None if reference is None else "imagecorruptions (one image at a time)",
+        "reference": None if reference is None else (
+            "imagecorruptions (one image at a time)"
+            + (", glass blur in plain Python as in 1.1.2" if args.python_glass else "")
+        ),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "stylebias_total_s": total_ours,
         "reference_total_s": total_ref,
         "speedup": None if total_ref is None else total_ref / total_ours,
