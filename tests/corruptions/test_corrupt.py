@@ -218,3 +218,12 @@ def test_cuda_matches_cpu_under_a_cpu_generator(name, frost_dir, photo_like):
         assert (gpu.cpu() - cpu).abs().mean() < 2e-3
     cuda_gen = torch.Generator(device="cuda").manual_seed(0)
     assert corrupt(x.cuda(), name, 3, cuda_gen, frost_dir=frost_dir).is_cuda
+
+
+@pytest.mark.parametrize("params", ["imagenet", "cifar"])
+def test_non_square_and_float64_images(params, frost_dir, photo_like):
+    x = photo_like(2, 64)[..., 5:41, :52].double()  # 36 x 52
+    for name in ALL:
+        y = corrupt(x, name, 4, torch.Generator().manual_seed(0), params=params, frost_dir=frost_dir)
+        assert y.shape == x.shape and y.dtype == torch.float64, name
+        assert torch.isfinite(y).all() and y.min() >= 0 and y.max() <= 1, name
