@@ -157,14 +157,27 @@ def motion_blur(x: Tensor, radius: int, sigma: float, angles: Tensor) -> Tensor:
     # the reference stops adding copies once a shift leaves the image
     alive = ((dys.abs() < h) & (dxs.abs() < w)).long().cummin(1).values.to(weights.dtype)
     pad = width - 1
-    ph, pw = h + 2 * pad, w + 2 * pad
+    ph, pw = _fast_fft_size(h + 2 * pad), _fast_fft_size(w + 2 * pad)
     kernels = torch.zeros(b, ph, pw, device=x.device, dtype=x.dtype)
     batch = torch.arange(b, device=x.device)[:, None].expand(b, width)
     kernels.index_put_((batch, dys % ph, dxs % pw), (weights[None] * alive).to(x.dtype), accumulate=True)
-    # a circular convolution of the edge-replicated image: no wrap-around reaches the centre
+    # a circular convolution of the edge-replicated (then zero-filled) image: the centre reads
+    # only the replicated frame, never wrapped-around values
     padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
-    spectrum = torch.fft.rfft2(padded) * torch.fft.rfft2(kernels)[:, None]
+    spectrum = torch.fft.rfft2(padded, s=(ph, pw)) * torch.fft.rfft2(kernels)[:, None]
     return torch.fft.irfft2(spectrum, s=(ph, pw))[..., pad : pad + h, pad : pad + w]
+
+
+def _fast_fft_size(n: int) -> int:
+    """The smallest ``2^a 3^b 5^c >= n`` (FFTs of such lengths are fastest)."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
 
 
 def clipped_zoom(x: Tensor, factor: float) -> Tensor:

@@ -24,16 +24,16 @@ def defocus_blur(x: Tensor, c: tuple[float, float], ctx: Context) -> Tensor:
     return filter2d(x, disk_kernel(c[0], c[1], x.device)).clamp(0, 1)
 
 
-def _gather_offsets(x: Tensor, delta: int, inner: Tensor, ctx: Context) -> Tensor:
-    """Every pixel inside ``inner`` takes the value at a random offset in ``[-delta, delta - 1]``."""
-    b, c, h, w = x.shape
-    rows = torch.arange(h, device=x.device).view(1, h, 1)
-    cols = torch.arange(w, device=x.device).view(1, 1, w)
-    offsets = draw(torch.randint, (2, b, h, w), ctx.generator, x.device, low=-delta, high=delta)
+def _offset_map(shape: tuple[int, int, int], delta: int, inner: Tensor, ctx: Context, device) -> Tensor:
+    """``(B, H * W)`` flat source index of every pixel: itself plus a random offset in
+    ``[-delta, delta - 1]`` for the pixels inside ``inner``."""
+    b, h, w = shape
+    rows = torch.arange(h, device=device).view(1, h, 1)
+    cols = torch.arange(w, device=device).view(1, 1, w)
+    offsets = draw(torch.randint, (2, b, h, w), ctx.generator, device, low=-delta, high=delta)
     src_r = (rows + offsets[0] * inner).clamp(0, h - 1)
     src_c = (cols + offsets[1] * inner).clamp(0, w - 1)
-    flat = (src_r * w + src_c).view(b, 1, h * w).expand(b, c, h * w)
-    return x.reshape(b, c, h * w).gather(2, flat).view(b, c, h, w)
+    return (src_r * w + src_c).view(b, h * w)
 
 
 def _local_shuffle(x: Tensor, delta: int, iterations: int, ctx: Context) -> Tensor:
@@ -42,23 +42,24 @@ def _local_shuffle(x: Tensor, delta: int, iterations: int, ctx: Context) -> Tens
     The reference visits each interior pixel, one after another, and swaps it with a random
     neighbour at an offset in ``[-delta, delta - 1]``; that sequential loop is what makes it slow.
     A pixel swapped onto a position not visited yet moves again, about half the time. Here every
-    interior pixel takes the value at such an offset (one gather) and, for ``delta > 1``, a random
-    half of them a second time. Calibrated on photos: the mean change per severity is within 5%
-    of the reference's (``delta = 1`` needs no second pass).
+    interior pixel takes the value at such an offset and, for ``delta > 1``, a random half of
+    them a second time. Calibrated on photos: the mean change per severity is within 5% of the
+    reference's (``delta = 1`` needs no second pass). The moves are composed as index maps and
+    the image is gathered once.
     """
-    b, _, h, w = x.shape
+    b, c, h, w = x.shape
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     inner = ((rows > delta) & (rows <= h - delta) & (cols > delta) & (cols <= w - delta)).long()
+    source = torch.arange(h * w, device=x.device).expand(b, h * w)
     for _ in range(iterations):
-        once = _gather_offsets(x, delta, inner, ctx)
-        if delta == 1:
-            x = once
-            continue
-        twice = _gather_offsets(once, delta, inner, ctx)
-        again = draw(torch.rand, (b, 1, h, w), ctx.generator, x.device) < 0.5
-        x = torch.where(again, twice, once)
-    return x
+        step = _offset_map((b, h, w), delta, inner, ctx, x.device)
+        if delta > 1:
+            twice = step.gather(1, _offset_map((b, h, w), delta, inner, ctx, x.device))
+            again = draw(torch.rand, (b, h * w), ctx.generator, x.device) < 0.5
+            step = torch.where(again, twice, step)
+        source = source.gather(1, step)  # x_new[p] = x_old[step[p]] = x_0[source[step[p]]]
+    return x.reshape(b, c, h * w).gather(2, source[:, None].expand(b, c, h * w)).view(b, c, h, w)
 
 
 @register(
