@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -268,3 +269,18 @@ def test_registered_stimulus_sets_match_the_published_layout():
     assert len(get_artifact_set("silhouettes").files()) == 160
     assert len(get_artifact_set("edges").files()) == 160
     assert get_artifact_set("filled-silhouettes") is get_artifact_set("silhouettes")
+
+
+def test_download_set_stops_at_first_failure(tmp_path, monkeypatch):
+    aset = _make_set(tmp_path, {f"c/c{i}-d1.png": bytes([i]) for i in range(40)})
+    calls = []
+
+    def offline(*a, **k):
+        calls.append(1)
+        time.sleep(0.05)  # like a failing connection attempt
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(MissingFileError, match="offline"):
+        download_set(aset, tmp_path / "cache", progress=False, workers=2)
+    assert len(calls) <= 10  # the remaining downloads were cancelled, not all 40 tried

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from conftest import CUE_CONFLICT, RAW_PREPROCESS, Oracle, write_stimulus
 from PIL import Image
 from torch import nn
 
@@ -14,6 +13,7 @@ from stylebias.cli import main
 from stylebias.errors import DataError, InvalidArgumentError, ModelOutputError
 from stylebias.models import load_model
 from stylebias.shapebias import compare, evaluate, find_stimuli, read_trials
+from tests.shapebias.helpers import CUE_CONFLICT, RAW_PREPROCESS, Oracle, write_stimulus
 
 EXPECTED = dict(shape=3, texture=2, n=6, shape_bias=0.6, accuracy=5 / 6,
                 per_category={"cat": 0.5, "dog": 1.0, "knife": 0.0})
@@ -111,7 +111,7 @@ def test_unreadable_stimulus_is_named(cue_conflict_dir):
 def test_missing_default_stimuli_without_download(tmp_path):
     from stylebias.errors import MissingFileError
 
-    with pytest.raises(MissingFileError, match="stylebias download cue-conflict"):
+    with pytest.raises(MissingFileError, match="stylebias download cue-conflict.*--stimuli DIR"):
         evaluate(Oracle(), None, cache_dir=tmp_path, download=False)
 
 
@@ -165,3 +165,26 @@ def test_channels_last_and_batch_independent(cue_conflict_dir):
     b = evaluate(Oracle(), cue_conflict_dir, preprocess=RAW_PREPROCESS, num_workers=0, batch_size=7,
                  channels_last=False)
     assert a.to_dict() == {**b.to_dict(), "source": a.source}
+
+
+def test_loaded_model_mean_std_override_is_applied(cue_conflict_dir, oracle_file):
+    lm = load_model(f"{oracle_file}:build")  # ImageNet mean/std inside
+    _check(evaluate(lm, cue_conflict_dir, preprocess=RAW_PREPROCESS, num_workers=0))
+
+
+def test_published_folder_with_lost_files_is_reported(tmp_path, monkeypatch):
+    import stylebias.shapebias.stimuli as stim
+
+    class FakeSet:
+        def files(self):
+            return [(rel, None) for rel in ("cat/cat1-dog1.png", "cat/cat2-dog1.png", "dog/dog1-cat1.png")]
+
+    monkeypatch.setattr(stim, "get_artifact_set", lambda name: FakeSet())
+    root = tmp_path / "pub"
+    write_stimulus(root, "cat/cat1-dog1.png", "cat")
+    write_stimulus(root, "dog/dog1-cat1.png", "dog")
+    with pytest.raises(DataError, match=r"1 of the 3 published cue-conflict stimuli are missing.*cat/cat2-dog1.png"):
+        find_stimuli(root)  # 2 of 3 present: more than half, so it is the published set
+    assert len(find_stimuli(root, complete=False)) == 2
+    write_stimulus(tmp_path / "own", "cat/cat7-dog1.png", "cat")
+    assert len(find_stimuli(tmp_path / "own")) == 1  # own stimuli: no completeness check

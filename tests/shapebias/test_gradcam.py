@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -79,8 +80,8 @@ def test_explain_writes_side_by_side_panels(tmp_path, capsys):
     model_file = tmp_path / "det.py"
     model_file.write_text(
         "import sys\n"
-        f"sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})\n"
-        "from test_gradcam import RedDetector\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[2])!r})\n"
+        "from tests.shapebias.test_gradcam import RedDetector\n"
         "def build():\n    return RedDetector()\n"
     )
     spec = f"{model_file}:build"

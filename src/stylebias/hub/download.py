@@ -12,7 +12,7 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from ..errors import IntegrityError, MissingFileError, UnknownNameError
@@ -242,8 +242,12 @@ def download_set(
                 bar.update(1)
 
         try:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                list(pool.map(fetch_one, todo))
+            pool = ThreadPoolExecutor(max_workers=max(1, workers))
+            try:
+                for future in as_completed([pool.submit(fetch_one, item) for item in todo]):
+                    future.result()  # the first failure stops the set (offline: no 1,280 timeouts)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
             if bar is not None:
                 bar.close()

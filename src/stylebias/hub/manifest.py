@@ -105,28 +105,21 @@ _ADAIN_META = {
     "source": "naoto0804/pytorch-AdaIN release v0.0.0",
 }
 
-register_artifact(
-    Artifact(
-        name="adain-vgg",
-        url=f"{_ADAIN_RELEASE}/vgg_normalised.pth",
-        sha256="804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a",
-        size=80_102_481,
-        meta={**_ADAIN_META, "content": "normalised VGG-19 encoder state_dict (nn.Sequential)"},
-        license="MIT (naoto0804/pytorch-AdaIN)",
-    ),
-    aliases=("vgg_normalised",),
-)
-register_artifact(
-    Artifact(
-        name="adain-decoder",
-        url=f"{_ADAIN_RELEASE}/decoder.pth",
-        sha256="379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472",
-        size=14_023_458,
-        meta={**_ADAIN_META, "content": "AdaIN decoder state_dict (nn.Sequential)"},
-        license="MIT (naoto0804/pytorch-AdaIN)",
-    ),
-    aliases=("decoder",),
-)
+
+def _register_adain(name: str, file: str, sha256: str, size: int, content: str, alias: str) -> None:
+    register_artifact(
+        Artifact(name, f"{_ADAIN_RELEASE}/{file}", sha256, size,
+                 meta={**_ADAIN_META, "content": content}, license="MIT (naoto0804/pytorch-AdaIN)"),
+        aliases=(alias,),
+    )
+
+
+_register_adain("adain-vgg", "vgg_normalised.pth",
+                "804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a", 80_102_481,
+                "normalised VGG-19 encoder state_dict (nn.Sequential)", "vgg_normalised")
+_register_adain("adain-decoder", "decoder.pth",
+                "379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472", 14_023_458,
+                "AdaIN decoder state_dict (nn.Sequential)", "decoder")
 
 
 # --------------------------------------------------------------------------- sets of files

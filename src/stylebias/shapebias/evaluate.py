@@ -1,9 +1,11 @@
 """Put a classifier through a stimulus set: ``evaluate(model, stimuli_dir)``.
 
-Decoding and resizing run in DataLoader workers and hand uint8 tensors to the main process,
-which converts whole batches to float, runs the model under ``torch.inference_mode`` in
-channels_last memory format, and maps the 1000 logits to 16-class decisions with one matrix
-product, so the run is bound by the model's compute.
+Images are decoded and resized to uint8 ``(H, W, 3)`` arrays (in DataLoader workers when a GPU
+runs the model; between forward passes on CPU, where the model's threads use every core), stacked
+without transposition (the ``(B, 3, H, W)`` view of an ``(B, H, W, 3)`` stack is already
+channels_last), converted to float per batch, run under ``torch.inference_mode``, and the 1000
+logits mapped to 16-class decisions with one matrix product: the run is bound by the model's
+compute (``benchmarks/shapebias.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_choice, check_positive
 from ..errors import DataError, InvalidArgumentError, ModelOutputError
 from ..io import load_image
-from ..models import LoadedModel, Normalized, Preprocess, load_model
+from ..models import LoadedModel, ModelSpec, Normalized, Preprocess, load_model
 from .categories import NUM_IMAGENET_CLASSES, logits_to_decisions
 from .metrics import ShapeBiasResult, Trial, accuracy, shape_bias
 from .rawdata import raw_csv_name, result_from_csv, write_trials
@@ -84,11 +86,8 @@ def resolve_model(
     if isinstance(model, str):
         return load_model(model, device=device, preprocess=preprocess)
     if isinstance(model, LoadedModel):
-        pre = Preprocess.coerce(preprocess, model.preprocess)
-        loaded = LoadedModel(model.model, pre, model.spec)
+        loaded = model.with_preprocess(preprocess)
     elif isinstance(model, nn.Module):
-        from ..models import ModelSpec
-
         pre = Preprocess.coerce(preprocess, Preprocess())
         name = type(model).__name__
         loaded = LoadedModel(Normalized(model, pre.mean, pre.std), pre, ModelSpec("object", name, None, name))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._checks import check_choice
-from ..errors import DataError
+from ..errors import DataError, MissingFileError
 from ..hub import download_set, get_artifact_set
 from ..io import IMAGE_EXTENSIONS, list_images
 from .categories import CATEGORIES
@@ -34,6 +34,8 @@ __all__ = [
 STIMULUS_SETS = ("cue-conflict", "silhouettes", "edges")
 """Names of the stimulus sets (also the names of their download artifacts)."""
 
+_SOURCE_FOLDER = {"cue-conflict": "style-transfer-preprocessed-512", "silhouettes": "filled-silhouettes",
+                  "edges": "edges"}
 _CUE_CONFLICT = re.compile(r"^(?P<shape>[a-z]+)\d+-(?P<texture>[a-z]+)\d+$")
 _SINGLE = re.compile(r"^(?P<category>[a-z]+)\d+$")
 _SHOWN = 8  # names listed in an error message
@@ -190,4 +192,11 @@ def published_stimuli(
         MissingFileError: not cached and ``download=False``, or the download failed.
     """
     check_choice(stimuli, STIMULUS_SETS, "stimuli")
-    return download_set(stimuli, cache_dir, download=download, progress=progress)
+    try:
+        return download_set(stimuli, cache_dir, download=download, progress=progress)
+    except MissingFileError as err:
+        raise MissingFileError(
+            f"{err} Alternatively pass a local copy of the stimuli: --stimuli DIR (API: "
+            f"stimuli_dir=DIR), a folder with the 16 category folders of "
+            f"rgeirhos/texture-vs-shape stimuli/{_SOURCE_FOLDER[stimuli]}."
+        ) from err
