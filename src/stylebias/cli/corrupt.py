@@ -6,13 +6,10 @@ import argparse
 from pathlib import Path
 
 from ._common import print_json
+from ._model_args import size_or_none
 
 NAME = "corrupt"
 HELP = "write <corruption>/<severity>/<class>/<file> copies of an image folder (ImageNet-C layout)"
-
-
-def _size(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
 
 
 def _names(text: str) -> list[str]:
@@ -26,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="corruption names (default: the 15 ImageNet-C ones)")
     parser.add_argument("--severities", type=lambda t: [int(s) for s in _names(t)], default=[1, 2, 3, 4, 5],
                         metavar="1,2,...")
-    parser.add_argument("--resize", type=_size, default=256, metavar="PX|none",
+    parser.add_argument("--resize", type=size_or_none, default=256, metavar="PX|none",
                         help="shorter side before cropping (ImageNet-C: 256)")
-    parser.add_argument("--crop", type=_size, default=224, metavar="PX|none", help="centre crop (ImageNet-C: 224)")
+    parser.add_argument("--crop", type=size_or_none, default=224, metavar="PX|none", help="centre crop (ImageNet-C: 224)")
     parser.add_argument("--params", choices=("auto", "imagenet", "cifar"), default="auto",
                         help="parameter table: auto = CIFAR-C up to 64 px, else ImageNet-C")
     parser.add_argument("--batch-size", type=int, default=16)
