@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "stylebias.cli.retrieval",
     "stylebias.cli.shape_bias",
     "stylebias.cli.explain",
+    "stylebias.cli.corrupt",
+    "stylebias.cli.robustness",
 )
 
 

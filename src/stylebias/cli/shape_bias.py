@@ -7,19 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from ._common import print_json
+from ._model_args import add_model_arguments, preprocess_from_args
 
 NAME = "shape-bias"
 HELP = "shape bias (Geirhos et al. 2019) of ImageNet classifiers on cue-conflict stimuli, or accuracy on silhouettes/edges"
 
 
-def _size(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", action="append", default=[], metavar="SPEC",
-                        help="torchvision:NAME, timm:NAME, path/file.py:callable, package.module:callable "
-                             "or a registered name; repeat for several models")
+    add_model_arguments(parser, multiple=True)
     parser.add_argument("--stimuli", type=Path, default=None, metavar="DIR",
                         help="folder with 16 category folders (default: download the published set "
                              "from rgeirhos/texture-vs-shape into the cache, sha256-checked)")
@@ -33,28 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON list, an object per source")
     parser.add_argument("--plot", type=Path, default=None, metavar="FILE",
                         help="draw the shape-vs-texture figure (.png or .pdf)")
-    pre = parser.add_argument_group("preprocessing (default: the model's own; ImageNet 256/224 for user models)")
-    pre.add_argument("--resize", type=_size, default=argparse.SUPPRESS, metavar="PX|none")
-    pre.add_argument("--crop", type=_size, default=argparse.SUPPRESS, metavar="PX|none")
-    pre.add_argument("--mean", type=float, nargs=3, default=argparse.SUPPRESS)
-    pre.add_argument("--std", type=float, nargs=3, default=argparse.SUPPRESS)
-    pre.add_argument("--interpolation", choices=("bilinear", "bicubic", "nearest", "lanczos"),
-                     default=argparse.SUPPRESS)
     run_group = parser.add_argument_group("running")
     run_group.add_argument("--batch-size", type=int, default=32)
     run_group.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)")
-    run_group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
     run_group.add_argument("--no-channels-last", action="store_true")
-    run_group.add_argument("--no-pretrained", action="store_true", help="random weights (for timing)")
     run_group.add_argument("--allow-incomplete", action="store_true",
                            help="evaluate a published stimulus folder even if files are missing")
     run_group.add_argument("--cache-dir", type=Path, default=None)
     run_group.add_argument("--no-download", action="store_true", help="never download stimuli")
-
-
-def _preprocess(args: argparse.Namespace) -> dict[str, Any] | None:
-    fields = {k: getattr(args, k) for k in ("resize", "crop", "mean", "std", "interpolation") if hasattr(args, k)}
-    return fields or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from ..shapebias import compare, plot_shape_bias
     from ._common import write_json
 
-    preprocess = _preprocess(args)
+    preprocess = preprocess_from_args(args)
     models = [load_model(spec, pretrained=not args.no_pretrained, device=args.device, preprocess=preprocess)
               for spec in args.model]
     results = compare(
