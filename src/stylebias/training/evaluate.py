@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import MissingFileError
 from ..shapebias.metrics import Trial, shape_bias
 
 __all__ = ["collect_predictions", "accuracy", "cue_conflict_shape_bias", "corruption_error"]
@@ -106,7 +107,12 @@ def corruption_error(
             def corrupted(images: Tensor, name: str = name, severity: int = severity) -> Tensor:
                 return corrupt(images, name, severity, generator=g)
 
-            errors.setdefault(name, {})[severity] = 1.0 - accuracy(predict, dataset, device, images_fn=corrupted, **kw)
+            try:
+                errors.setdefault(name, {})[severity] = 1.0 - accuracy(predict, dataset, device, images_fn=corrupted, **kw)
+            except MissingFileError as err:  # frost needs its pictures; say so and go on
+                log.warning("corruption %s skipped: %s", name, err)
+                errors.pop(name, None)
+                break
     flat = [e for per in errors.values() for e in per.values()]
     return {"mean_error": sum(flat) / len(flat), "errors": errors, "severities": list(severities)}
 
