@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._common import print_json, write_json_atomic
+from ._common import print_json, write_json
 from ._model_args import add_model_arguments, preprocess_from_args
 
 NAME = "robustness"
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         frost_dir=args.frost_dir, limit=args.limit, progress=not args.json,
     )
     row = result.to_dict()
-    write_json_atomic(row, args.output / "robustness.json")
+    write_json(row, args.output / "robustness.json")
     plot = None
     if not args.no_plot:
         try:
