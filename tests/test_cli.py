@@ -30,9 +30,9 @@ def test_list_layers_and_presets_as_json(capsys):
     assert capsys.readouterr().out.startswith("resnet")
 
 
-def test_demo_writes_results_for_every_layer(tmp_path, capsys):
-    assert main(["demo", "--quick", "--output", str(tmp_path / "out")]) == 0
-    report = json.loads((tmp_path / "out" / "results.json").read_text())
+def test_demo_showcase_writes_results_for_every_layer(tmp_path, capsys):
+    assert main(["demo", "--showcase", "--quick", "--output", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "showcase.json").read_text())
     rows = {r["layer"]: r for r in report["layers"]}
     assert sorted(rows) == ["adversarial_style", "dsu", "efdmix", "mixstyle", "padain"]
     for row in rows.values():
@@ -49,5 +49,23 @@ def test_library_errors_become_one_line_messages(capsys, monkeypatch):
         raise DataError("folder /nope has no images")
 
     monkeypatch.setattr(demo, "showcase_layers", boom)
-    assert main(["demo"]) == 2
+    assert main(["demo", "--showcase"]) == 2
     assert capsys.readouterr().err.strip() == "stylebias demo: error: folder /nope has no images"
+
+
+def test_demo_trains_methods_and_writes_results_and_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    args = ["demo", "--quick", "--output", str(out), "--methods", "erm", "mixstyle", "--steps", "2", "--seeds", "0", "1",
+            "--held-out", "sketch"]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    rows = {r["method"]: r for r in results["methods"]}
+    assert sorted(rows) == ["erm", "mixstyle"]
+    for row in rows.values():
+        assert row["runs"] == 2  # 2 seeds x 1 held-out domain
+        for key in ("dg_accuracy", "shape_bias", "corruption_error", "in_domain_accuracy"):
+            assert 0.0 <= row[key] <= 1.0
+        assert set(row["per_domain"]) == {"sketch"}
+    report = (out / "report.md").read_text()
+    assert "| mixstyle |" in report and "mixstyle** vs ERM" in report
+    assert (out / "report.png").stat().st_size > 1000

@@ -16,6 +16,7 @@ Sources:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -62,11 +63,18 @@ def _shape_options(text: str) -> dict[str, Any]:
 def _shapes(cfg: TrainConfig, text: str) -> DataBundle:
     from ..datasets import ShapeTexture
 
-    opt = _shape_options(text)
-    all_domains = ShapeTexture.DOMAINS
     test_domains = tuple(cfg.test_domains or ("sketch",))
-    train_domains = tuple(cfg.train_domains or [d for d in all_domains if d not in test_domains])
-    common = {"image_size": cfg.image_size, "seed": opt["seed"], "texture_correlation": opt["texture_correlation"]}
+    train_domains = tuple(cfg.train_domains or [d for d in ShapeTexture.DOMAINS if d not in test_domains])
+    return _shapes_bundle(text, train_domains, test_domains, cfg.image_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _shapes_bundle(text: str, train_domains: tuple[str, ...], test_domains: tuple[str, ...], image_size: int) -> DataBundle:
+    """Rendered once per process and shared by every run with the same data (read-only)."""
+    from ..datasets import ShapeTexture
+
+    opt = _shape_options(text)
+    common = {"image_size": image_size, "seed": opt["seed"], "texture_correlation": opt["texture_correlation"]}
     train = ShapeTexture("train", train_domains, n_per_class=opt["n_per_class"], **common)
     val = ShapeTexture("val", train_domains, n_per_class=opt["val_per_class"], **common)
     tests: dict[str, Dataset] = {
@@ -74,7 +82,7 @@ def _shapes(cfg: TrainConfig, text: str) -> DataBundle:
     }
     cue = ShapeTexture("cue_conflict", train_domains, n_per_class=opt["cue_per_class"], **common)
     images, shapes, _, textures = cue.tensors()
-    clean = ShapeTexture("test", train_domains, n_per_class=max(1, opt["test_per_class"] // 3), **common)
+    clean = ShapeTexture("test", train_domains, n_per_class=max(1, opt["test_per_class"] // 6), **common)
     return DataBundle(
         train=train, num_classes=ShapeTexture.NUM_CLASSES, val=val, tests=tests,
         cue_conflict=TensorDataset(images, shapes, textures), corruption_source=clean,

@@ -59,6 +59,8 @@ def leave_one_domain_out(
     output_dir: Path,
     data_fn: Callable[[TrainConfig], DataBundle] | None = None,
     metric: str = "test_acc",
+    held_out: Sequence[str] | None = None,
+    on_run: Callable[[dict[str, Any]], None] | None = None,
 ) -> DGResult:
     """Train every method with each domain held out in turn, for every seed.
 
@@ -70,12 +72,18 @@ def leave_one_domain_out(
         output_dir: the sweep folder (runs go in subfolders).
         data_fn: builds the data of a config (default: from ``cfg.data``).
         metric: the selected metric to tabulate.
+        held_out: hold out only these domains (default: each of ``domains`` in turn).
+        on_run: called with each finished run's record (progress reporting).
     """
     if len(domains) < 2:
         raise InvalidArgumentError(f"leave-one-domain-out needs at least 2 domains, got {list(domains)}")
+    held_out = list(held_out) if held_out is not None else list(domains)
+    unknown = sorted(set(held_out) - set(domains))
+    if unknown:
+        raise InvalidArgumentError(f"held-out domain(s) {unknown} are not among {list(domains)}")
     runs = []
     for method in methods:
-        for held in domains:
+        for held in held_out:
             for seed in seeds:
                 cfg = dataclasses.replace(
                     base_cfg, method=method, seed=seed, test_domains=[held],
@@ -83,14 +91,17 @@ def leave_one_domain_out(
                 )
                 cfg.output_dir = run_dir(output_dir, cfg)
                 result: TrainResult = train(cfg, data=data_fn(cfg) if data_fn else None)
-                runs.append({
+                record = {
                     "method": method, "held_out": held, "seed": seed, "dir": str(cfg.output_dir),
                     "selected": result.selected, "final": result.final,
-                })
+                }
+                runs.append(record)
+                if on_run is not None:
+                    on_run(record)
     table: dict[str, dict[str, dict[str, float]]] = {}
     for method in methods:
         per_domain = {}
-        for held in domains:
+        for held in held_out:
             values = [r["selected"][metric] for r in runs if r["method"] == method and r["held_out"] == held]
             per_domain[held] = _summary(values)
         means_per_seed = [
