@@ -106,3 +106,29 @@ def test_hparams_defaults_and_seeded_draws():
     assert a == b and a != random_hparams("mixstyle", 4)
     # each value depends only on (seed, name): the common keys agree across methods
     assert random_hparams("erm", 3)["lr"] == a["lr"]
+
+
+def test_stylized_mixing_then_finetuning_on_the_original(tmp_path, bundle):
+    from torch.utils.data import TensorDataset
+
+    stylized = TensorDataset(torch.ones(32, 3, 12, 12) * 0.5, torch.zeros(32, dtype=torch.long))
+    bundle.finetune = bundle.train
+    bundle.train = torch.utils.data.ConcatDataset([bundle.train, stylized])
+    result = train(cfg_for(tmp_path, steps=4, finetune_steps=4, hparams={"lr": 0.1}), data=bundle)
+    lrs = [h["lr"] for h in result.history]
+    assert [h["step"] for h in result.history] == [4, 8]
+    assert lrs[-1] == pytest.approx(0.1 * 0.1)  # a tenth of the base rate while fine-tuning
+
+
+def test_train_cli_leave_one_domain_out_on_the_builtin_benchmark(tmp_path, capsys):
+    from stylebias.cli import main
+
+    args = ["train", "--data", "shapes:n_per_class=4,val_per_class=2,test_per_class=6,cue_per_class=2",
+            "--leave-one-domain-out", "--methods", "erm", "--steps", "2", "--batch-size", "8",
+            "--corruption-severities", "3", "--output-dir", str(tmp_path / "sweep"), "--no-progress",
+            "--hparams", '{"model_width": 4}']
+    assert main(args) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "| method | photo | cartoon | sketch | painting | average |"
+    saved = json.loads((tmp_path / "sweep" / "dg_results.json").read_text())
+    assert len(saved["runs"]) == 4 and {r["held_out"] for r in saved["runs"]} == {"photo", "cartoon", "sketch", "painting"}

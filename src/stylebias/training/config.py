@@ -51,6 +51,15 @@ class TrainConfig:
         log_format: ``"jsonl"`` or ``"csv"`` metrics log; ``tensorboard`` adds event files.
         corruption_severities: severities for the corrupted test split (built-in benchmark).
         progress: show a progress bar.
+        stylized_data: a folder ``<class>/<image>`` of stylized training images (e.g. made by
+            ``stylebias stylize``) mixed with the training set during ``steps``.
+        finetune_steps: after ``steps``, train this many steps on the original data alone at a
+            tenth of the learning rate (the Shape-ResNet recipe).
+        style_augment: a folder of style images: stylize a fraction of every training batch on
+            the fly with AdaIN (Stylized-ImageNet training without the data on disk).
+        style_augment_fraction: the share of each batch that is stylized.
+        stylizer_vgg, stylizer_decoder: AdaIN weight files (default: the published ones,
+            downloaded to the cache on first use).
     """
 
     data: str = "shapes"
@@ -76,6 +85,12 @@ class TrainConfig:
     tensorboard: bool = False
     corruption_severities: list[int] = field(default_factory=lambda: [3])
     progress: bool = True
+    stylized_data: str | None = None
+    finetune_steps: int = 0
+    style_augment: str | None = None
+    style_augment_fraction: float = 0.5
+    stylizer_vgg: str | None = None
+    stylizer_decoder: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (paths as strings)."""

@@ -32,6 +32,8 @@ class DataBundle:
         num_classes: output size of the classifier.
         class_names: names of the classes (optional).
         description: one line saying what the data is.
+        finetune: the data of the fine-tuning phase (the original images when ``train`` mixes
+            in stylized ones), or None to keep ``train``.
     """
 
     train: Dataset
@@ -42,6 +44,7 @@ class DataBundle:
     corruption_source: Dataset | None = None
     class_names: list[str] | None = None
     description: str = ""
+    finetune: Dataset | None = None
 
 
 class _IndexStream(Sampler[list[tuple[int, int]]]):

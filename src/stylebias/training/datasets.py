@@ -20,13 +20,13 @@ import functools
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset, Subset, TensorDataset
+from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
 from ..errors import InvalidArgumentError
 from .config import TrainConfig
 from .data import DataBundle, seed_for
 
-__all__ = ["build_data", "parse_source", "SHAPES_DEFAULTS"]
+__all__ = ["build_data", "parse_source", "data_domains", "SHAPES_DEFAULTS"]
 
 SHAPES_DEFAULTS: dict[str, Any] = {
     "n_per_class": 100,
@@ -114,7 +114,26 @@ def _holdout_by_domain(domain_labels: torch.Tensor, fraction: float, seed: int) 
 
 
 def build_data(cfg: TrainConfig) -> DataBundle:
-    """The datasets ``cfg.data`` names (see the module docstring)."""
+    """The datasets ``cfg.data`` names (see the module docstring), with ``cfg.stylized_data``
+    mixed into the training set when given."""
+    bundle = _build(cfg)
+    if cfg.stylized_data:
+        from ..datasets import ImageFolderDataset
+        from ..errors import DataError
+
+        stylized = ImageFolderDataset(cfg.stylized_data, _transforms(cfg.image_size)[0])
+        if bundle.class_names is not None and list(stylized.classes) != list(bundle.class_names):
+            raise DataError(
+                f"stylized_data {cfg.stylized_data} has classes {list(stylized.classes)[:5]}... but the training "
+                f"data has {list(bundle.class_names)[:5]}...; both need the same <class> folders"
+            )
+        bundle.finetune = bundle.train
+        bundle.train = ConcatDataset([bundle.train, stylized])
+        bundle.description += f", mixed with stylized images from {cfg.stylized_data}"
+    return bundle
+
+
+def _build(cfg: TrainConfig) -> DataBundle:
     kind, rest = parse_source(cfg.data)
     if kind == "shapes":
         return _shapes(cfg, rest)
@@ -145,3 +164,17 @@ def build_data(cfg: TrainConfig) -> DataBundle:
     hold = torch.randperm(len(test_set), generator=torch.Generator().manual_seed(cfg.seed))[:2000].tolist()
     return DataBundle(train=train_set, num_classes=10 if kind == "cifar10" else 100, tests={"test": test_set},
                       corruption_source=Subset(test_set, hold), description=f"{kind} from {rest}")
+
+
+def data_domains(cfg: TrainConfig) -> tuple[str, ...]:
+    """The domains of a multi-domain source (``shapes`` or ``domains:PATH``)."""
+    kind, rest = parse_source(cfg.data)
+    if kind == "shapes":
+        from ..datasets import ShapeTexture
+
+        return tuple(ShapeTexture.DOMAINS)
+    if kind == "domains":
+        from ..datasets import MultiDomainFolder
+
+        return tuple(MultiDomainFolder(rest).DOMAINS)
+    raise InvalidArgumentError(f"{cfg.data!r} has no domains; leave-one-domain-out needs 'shapes' or 'domains:PATH'")

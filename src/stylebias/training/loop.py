@@ -68,6 +68,10 @@ def build_model(spec: str, num_classes: int, pretrained: bool = False, width: in
         from .nets import small_resnet
 
         return small_resnet(num_classes, width)
+    if spec.startswith("cifar_resnet"):
+        from .nets import cifar_resnet
+
+        return cifar_resnet(int(spec.removeprefix("cifar_resnet") or 18), num_classes)
     if spec.startswith("torchvision:"):
         import torchvision
 
@@ -76,7 +80,9 @@ def build_model(spec: str, num_classes: int, pretrained: bool = False, width: in
             model = torchvision.models.get_model(name, weights="DEFAULT")
             return _replace_classifier(model, num_classes)
         return torchvision.models.get_model(name, num_classes=num_classes)
-    raise InvalidArgumentError(f"unknown model spec {spec!r}; use 'small_resnet' or 'torchvision:NAME'")
+    raise InvalidArgumentError(
+        f"unknown model spec {spec!r}; use 'small_resnet', 'cifar_resnet18' (or 34, 50) or 'torchvision:NAME'"
+    )
 
 
 def _replace_classifier(model: nn.Module, num_classes: int) -> nn.Module:
@@ -113,7 +119,11 @@ def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, steps: int, warmup: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """Linear warm-up, cosine decay over ``steps``; afterwards (fine-tuning) a tenth of the base."""
+
     def factor(step: int) -> float:
+        if step >= steps:
+            return 0.1
         if step < warmup:
             return (step + 1) / warmup
         progress = (step - warmup) / max(1, steps - warmup)
@@ -173,6 +183,20 @@ class _MetricsLog:
             for key, value in flat.items():
                 if isinstance(value, (int, float)) and key != "step":
                     self.writer.add_scalar(key, value, row["step"])
+
+
+def _style_augment(cfg: TrainConfig, device: torch.device, generator: torch.Generator) -> Any:
+    """The on-the-fly AdaIN stylization of ``cfg.style_augment`` (stylebias.stylize)."""
+    from ..stylize import AdaINStylizer, StyleAugment
+
+    if cfg.stylizer_vgg or cfg.stylizer_decoder:
+        if not (cfg.stylizer_vgg and cfg.stylizer_decoder):
+            raise InvalidArgumentError("give both stylizer_vgg and stylizer_decoder, or neither (published weights)")
+        stylizer = AdaINStylizer.from_files(vgg=cfg.stylizer_vgg, decoder=cfg.stylizer_decoder)
+    else:
+        stylizer = AdaINStylizer.pretrained()
+    stylizer = stylizer.to(device).eval()
+    return StyleAugment(stylizer, cfg.style_augment, fraction=cfg.style_augment_fraction, generator=generator)
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -246,10 +270,10 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     optimizer = method.configure_optimizer()
     scheduler = _scheduler(optimizer, cfg.steps, int(hparams["warmup_steps"]))
 
-    start, history = 0, []
+    start, history, resumed_state = 0, [], None
     ckpt_path = out / CHECKPOINT
     if cfg.resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        state = resumed_state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -262,19 +286,36 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
         write_json(cfg.to_dict(), out / "config.json")
         write_json(hparams, out / "hparams.json")
         metrics_log = _MetricsLog(out, cfg.log_format, start, cfg.tensorboard)
-    stream = BatchStream(data.train, cfg.batch_size, seed_for(cfg.seed, "data"), start, cfg.workers, rank, world)
+    total = cfg.steps + cfg.finetune_steps
+
+    def stream_from(step: int) -> BatchStream:
+        if step < cfg.steps:
+            return BatchStream(data.train, cfg.batch_size, seed_for(cfg.seed, "data"), step, cfg.workers, rank, world)
+        finetune = data.finetune if data.finetune is not None else data.train
+        return BatchStream(finetune, cfg.batch_size, seed_for(cfg.seed, "finetune"), step - cfg.steps, cfg.workers, rank, world)
+
+    stream = stream_from(start)
+    augment, augment_gen = None, torch.Generator().manual_seed(seed_for(cfg.seed, "style_augment", rank))
+    if cfg.style_augment:
+        augment = _style_augment(cfg, device, augment_gen)
+    if resumed_state is not None and "augment_generator" in resumed_state:
+        augment_gen.set_state(resumed_state["augment_generator"])
 
     method.train()
-    bar = tqdm(total=cfg.steps, initial=start, disable=not (cfg.progress and is_main), desc=f"{cfg.method}", unit="step")
+    bar = tqdm(total=total, initial=start, disable=not (cfg.progress and is_main), desc=f"{cfg.method}", unit="step")
     window_start, window_images = time.perf_counter(), 0
-    for step in range(start + 1, cfg.steps + 1):
+    for step in range(start + 1, total + 1):
+        if step == cfg.steps + 1 and start < cfg.steps and cfg.finetune_steps:
+            stream = stream_from(cfg.steps)  # the fine-tuning phase: original data only
         batch = [t.to(device, non_blocking=True) for t in next(stream)]
+        if augment is not None and step <= cfg.steps:  # fine-tuning sees original images
+            batch[0] = augment(batch[0])
         logs = method.update(batch)
         scheduler.step()
         window_images += batch[0].shape[0] * world
         bar.update(1)
         bar.set_postfix(loss=f"{logs['loss']:.3f}")
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+        if step % cfg.checkpoint_every == 0 or step in (cfg.steps, total):
             elapsed = time.perf_counter() - window_start
             row: dict[str, Any] = {"step": step, **logs, "lr": scheduler.get_last_lr()[0], "images_per_s": window_images / max(elapsed, 1e-9)}
             if is_main:
@@ -285,6 +326,7 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
                     "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "scaler": method.scaler.state_dict(),  # type: ignore[union-attr]
                     "layer_generator": layer_gen.get_state(), "torch_rng": torch.get_rng_state(),
+                    "augment_generator": augment_gen.get_state(),
                     "history": json.dumps(history), "config": json.dumps(cfg.to_dict()),
                 })
             if world > 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-__all__ = ["SmallResNet", "small_resnet"]
+__all__ = ["SmallResNet", "small_resnet", "cifar_resnet"]
 
 
 class _Block(nn.Module):
@@ -63,3 +63,17 @@ class SmallResNet(nn.Module):
 def small_resnet(num_classes: int = 10, width: int = 32) -> SmallResNet:
     """Build a :class:`SmallResNet` (the benchmark's default model)."""
     return SmallResNet(num_classes, width)
+
+
+def cifar_resnet(depth: int = 18, num_classes: int = 100) -> nn.Module:
+    """torchvision's ResNet-18/34/50 with the CIFAR stem (3x3 stride-1 conv, no max-pool).
+
+    The layout of the pAdaIN and MixStyle CIFAR experiments; module names stay torchvision's,
+    so the ``"resnet"`` preset applies.
+    """
+    import torchvision
+
+    model = torchvision.models.get_model(f"resnet{depth}", num_classes=num_classes)
+    model.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    model.maxpool = nn.Identity()
+    return model
