@@ -7,11 +7,12 @@
 
 from .color import coral
 from .network import VGGEncoder, build_decoder, build_vgg
-from .stylizer import METHODS, AdaINStylizer, StyleCode
+from .stylizer import METHODS, AdaINStylizer, StyleCode, padded_size
 
 __all__ = [
     "AdaINStylizer",
     "StyleCode",
+    "padded_size",
     "METHODS",
     "coral",
     "build_vgg",

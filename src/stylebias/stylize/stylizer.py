@@ -18,7 +18,14 @@ from ..functional.efdm import _resample_sorted
 from .color import coral
 from .network import VGGEncoder, build_decoder, build_vgg
 
-__all__ = ["AdaINStylizer", "StyleCode", "METHODS", "pad_to_multiple", "load_state_file"]
+__all__ = [
+    "AdaINStylizer",
+    "StyleCode",
+    "METHODS",
+    "pad_to_multiple",
+    "padded_size",
+    "load_state_file",
+]
 
 METHODS = ("adain", "efdm")
 _MIN_SIDE = 16  # relu4_1 of a 16-px image is 2 x 2, the least the reflection padding accepts
@@ -70,12 +77,21 @@ class StyleCode:
         return 2 * self.mean.numel() * self.mean.element_size() + extra
 
 
+def padded_size(
+    height: int, width: int, multiple: int = 8, min_side: int = _MIN_SIDE
+) -> tuple[int, int]:
+    """The size :func:`pad_to_multiple` pads an ``height x width`` image to."""
+    return (
+        max(-(-height // multiple) * multiple, min_side),
+        max(-(-width // multiple) * multiple, min_side),
+    )
+
+
 def pad_to_multiple(x: Tensor, multiple: int = 8, min_side: int = _MIN_SIDE) -> Tensor:
     """Pad ``(B, C, H, W)`` at the bottom and right to sides that are multiples of ``multiple``
     (at least ``min_side``): reflection where the image is large enough, else edge replication."""
     h, w = x.shape[-2:]
-    ph = max(-(-h // multiple) * multiple, min_side) - h
-    pw = max(-(-w // multiple) * multiple, min_side) - w
+    ph, pw = (a - b for a, b in zip(padded_size(h, w, multiple, min_side), (h, w)))
     if ph == 0 and pw == 0:
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"
@@ -291,11 +307,63 @@ class AdaINStylizer(nn.Module):
                 "preserve_color=True needs the style images (they are re-coloured per content "
                 "image), not a pre-encoded StyleCode"
             )
-        feats = self.encoder(pad_to_multiple(content))
-        target = self._transfer(feats, style, method, weights, preserve_color and weights is not None)
-        blended = feats + alpha_t.view(-1, 1, 1, 1).to(feats.dtype) * (target - feats)
-        out = self.decoder(blended)[..., :height, :width]
+        per_content = preserve_color and weights is not None
+        out = self._run(pad_to_multiple(content), style, alpha_t, method, weights, per_content)
+        out = out[..., :height, :width]
         return out.clamp(0, 1) if clamp else out
+
+    def _run(
+        self,
+        padded: Tensor,
+        style: Tensor | StyleCode,
+        alpha: Tensor,
+        method: str,
+        weights: Tensor | None = None,
+        per_content: bool = False,
+    ) -> Tensor:
+        feats = self.encoder(padded)
+        target = self._transfer(feats, style, method, weights, per_content)
+        blended = feats + alpha.view(-1, 1, 1, 1).to(feats.dtype) * (target - feats)
+        return self.decoder(blended)
+
+    def stylize_many(
+        self,
+        images: Sequence[Tensor],
+        style: StyleCode,
+        alpha: float | Tensor = 1.0,
+        *,
+        method: str | None = None,
+    ) -> list[Tensor]:
+        """Stylize images of different sizes in one batch; each comes back at its own size.
+
+        Every image is padded to its own multiple of 8 (as :meth:`forward` does for one
+        image), so the result of an image does not depend on which others share its batch.
+        All padded sizes must be equal: group images by :func:`padded_size` first.
+
+        Args:
+            images: ``B`` RGB tensors ``(3, H_i, W_i)`` in [0, 1] whose padded sizes agree.
+            style: a :class:`StyleCode` of ``B`` or 1 styles.
+            alpha: float or ``(B,)`` tensor in [0, 1].
+            method: ``"adain"`` or ``"efdm"``; default the stylizer's.
+
+        Returns:
+            ``B`` tensors ``(3, H_i, W_i)`` clamped to [0, 1].
+
+        Raises:
+            ShapeError: the images' padded sizes differ.
+        """
+        method = check_choice(method or self.method, METHODS, "method")
+        padded = [pad_to_multiple(self._prepare(x.unsqueeze(0), "image")) for x in images]
+        sizes = {tuple(p.shape[-2:]) for p in padded}
+        if len(sizes) != 1:
+            raise ShapeError(
+                f"stylize_many needs images of one padded size; got padded sizes {sorted(sizes)}. "
+                "Group the images by padded_size() first."
+            )
+        batch = torch.cat(padded)
+        out = self._run(batch, style, self._alpha(alpha, len(images), batch.device), method)
+        out = out.clamp(0, 1)
+        return [o[:, : x.shape[-2], : x.shape[-1]] for o, x in zip(out, images)]
 
     def _transfer(
         self,
