@@ -22,6 +22,7 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "stylebias.cli.list_cmd",
     "stylebias.cli.demo",
+    "stylebias.cli.download",
 )
 
 

@@ -1,0 +1,38 @@
+"""Any classifier by name: ``load_model("torchvision:resnet50")`` and friends.
+
+Every loaded model takes RGB images ``(B, 3, H, W)`` in [0, 1] and normalises inside; its
+:class:`Preprocess` gives the resize/crop that produces that input from a PIL image.
+
+>>> from stylebias.models import load_model
+>>> lm = load_model("torchvision:resnet18", pretrained=False)
+>>> lm.model(lm.preprocess.transform(img)[None])  # doctest: +SKIP
+"""
+
+from .checks import check_num_outputs
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess
+from .spec import (
+    MODELS,
+    PREFIXES,
+    LoadedModel,
+    ModelEntry,
+    ModelSpec,
+    load_model,
+    parse_spec,
+    register_model,
+)
+
+__all__ = [
+    "load_model",
+    "parse_spec",
+    "register_model",
+    "check_num_outputs",
+    "LoadedModel",
+    "ModelSpec",
+    "ModelEntry",
+    "MODELS",
+    "PREFIXES",
+    "Preprocess",
+    "Normalized",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+]

@@ -1,0 +1,145 @@
+"""How images are prepared for a classifier: resize, centre crop, mean/std normalisation.
+
+Every model stylebias hands out takes RGB images in [0, 1] and normalises them itself (through
+:class:`Normalized`), so callers never need to know a model's mean and std; :class:`Preprocess`
+only decides the geometry (resize + crop) of the [0, 1] tensor fed to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from .._checks import check_choice, check_shape
+from ..errors import InvalidArgumentError
+from ..io import to_tensor
+
+__all__ = ["Preprocess", "Normalized", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+_INTERPOLATIONS = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """Image preparation of one classifier (torchvision's ``ImageClassification`` as data).
+
+    Args:
+        resize: the shorter image side is resized to this many pixels (``None``: no resize).
+        crop: side of the square centre crop in pixels (``None``: no crop).
+        mean: per-channel mean of RGB in [0, 1], subtracted inside the model.
+        std: per-channel standard deviation, divided inside the model.
+        interpolation: ``"bilinear"``, ``"bicubic"``, ``"nearest"`` or ``"lanczos"``.
+
+    Example:
+        >>> p = Preprocess()          # ImageNet: resize 256, centre crop 224
+        >>> p.replace(crop=192).crop
+        192
+    """
+
+    resize: int | None = 256
+    crop: int | None = 224
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    interpolation: str = "bilinear"
+
+    def __post_init__(self) -> None:
+        for name in ("resize", "crop"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise InvalidArgumentError(f"{name} must be a positive int or None, got {value!r}")
+        for name in ("mean", "std"):
+            value = tuple(float(v) for v in getattr(self, name))
+            if len(value) != 3:
+                raise InvalidArgumentError(f"{name} must have 3 values (R, G, B), got {value}")
+            object.__setattr__(self, name, value)
+        if min(self.std) <= 0:
+            raise InvalidArgumentError(f"std must be > 0, got {self.std}")
+        check_choice(self.interpolation, _INTERPOLATIONS, "interpolation")
+
+    def replace(self, **changes: Any) -> Preprocess:
+        """A copy with some fields changed (checked like the constructor)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def coerce(cls, value: Preprocess | Mapping[str, Any] | None, base: Preprocess) -> Preprocess:
+        """``value`` itself, ``base`` with the fields in a mapping replaced, or ``base``."""
+        if value is None:
+            return base
+        if isinstance(value, Preprocess):
+            return value
+        if isinstance(value, Mapping):
+            unknown = set(value) - {f.name for f in dataclasses.fields(cls)}
+            if unknown:
+                raise InvalidArgumentError(
+                    f"unknown preprocessing field(s) {sorted(unknown)}; valid: "
+                    f"{[f.name for f in dataclasses.fields(cls)]}"
+                )
+            return base.replace(**value)
+        raise TypeError(f"preprocess must be a Preprocess, a dict or None, got {type(value).__name__}")
+
+    @property
+    def input_size(self) -> int:
+        """Side of the square image the model sees (``crop``, else ``resize``, else 224)."""
+        return int(self.crop or self.resize or 224)
+
+    def transform(self, image: Image.Image) -> Tensor:
+        """Resize the shorter side, centre-crop and convert a PIL image.
+
+        Returns:
+            ``(3, crop, crop)`` float tensor in [0, 1] (not normalised: the model does that).
+        """
+        if self.resize is not None:
+            w, h = image.size
+            short, long = min(w, h), max(w, h)
+            if short != self.resize:  # torchvision's Resize(int): long side truncated
+                new_long = int(self.resize * long / short)
+                size = (self.resize, new_long) if w <= h else (new_long, self.resize)
+                image = image.resize(size, _INTERPOLATIONS[self.interpolation])
+        if self.crop is not None:
+            w, h = image.size
+            c = self.crop
+            left, top = int(round((w - c) / 2.0)), int(round((h - c) / 2.0))
+            image = image.crop((left, top, left + c, top + c))  # pads with black if too small
+        return to_tensor(image)
+
+    def normalize(self, x: Tensor) -> Tensor:
+        """``(x - mean) / std`` for ``x`` of shape ``(B, 3, H, W)`` in [0, 1]."""
+        check_shape(x, "B 3 H W", "x")
+        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+
+class Normalized(nn.Module):
+    """Wrap a classifier so it takes RGB in [0, 1]: ``forward(x) = model((x - mean) / std)``.
+
+    Args:
+        model: the classifier that expects normalised input.
+        mean, std: per-channel statistics (3 values each).
+
+    Shape:
+        ``(B, 3, H, W)`` in [0, 1] -> whatever ``model`` returns.
+    """
+
+    def __init__(self, model: nn.Module, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+
+    def forward(self, x: Tensor) -> Any:
+        return self.model((x - self.mean.to(x.dtype)) / self.std.to(x.dtype))
