@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "stylebias.cli.list_cmd",
     "stylebias.cli.demo",
     "stylebias.cli.download",
+    "stylebias.cli.stylize",
 )
 
 

@@ -104,7 +104,8 @@ def load_state_file(path: str | os.PathLike[str], what: str) -> dict[str, Tensor
     if not path.is_file():
         raise MissingFileError(
             f"{what} weights not found at {str(path)!r}; pass the path of the published file "
-            f"(naoto0804/pytorch-AdaIN release v0.0.0) or use AdaINStylizer.pretrained()"
+            f"(naoto0804/pytorch-AdaIN release v0.0.0), or leave both weight paths unset to use "
+            "the published weights from the cache (AdaINStylizer.pretrained())"
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
