@@ -120,7 +120,7 @@ def load_state_file(path: str | os.PathLike[str], what: str) -> dict[str, Tensor
 
 def _load_into(module: nn.Module, state: dict[str, Tensor], what: str, path: object) -> None:
     try:
-        module.load_state_dict(state)
+        module.load_state_dict(state, assign=True)
     except RuntimeError as err:
         raise DataError(
             f"{what} weights {path!s} do not fit the published AdaIN layout "
@@ -178,9 +178,11 @@ class AdaINStylizer(nn.Module):
             MissingFileError: a file does not exist.
             DataError: a file is not a state_dict of the published layout.
         """
-        net_vgg, net_dec = build_vgg(), build_decoder()
-        _load_into(net_vgg, load_state_file(vgg, "VGG encoder"), "VGG encoder", vgg)
-        _load_into(net_dec, load_state_file(decoder, "decoder"), "decoder", decoder)
+        states = load_state_file(vgg, "VGG encoder"), load_state_file(decoder, "decoder")
+        with torch.device("meta"):  # no random init of 20M parameters that are overwritten
+            net_vgg, net_dec = build_vgg(), build_decoder()
+        _load_into(net_vgg, states[0], "VGG encoder", vgg)
+        _load_into(net_dec, states[1], "decoder", decoder)
         return cls(net_vgg, net_dec, method=method)
 
     @classmethod
