@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ..stylize.dataset import OUTPUT_FORMATS, StylizeConfig, stylize_dataset
+from ..stylize.dataset import OUTPUT_FORMATS, PRECISIONS, StylizeConfig, stylize_dataset
 from ..stylize.stylizer import METHODS
 from ._common import print_json
 
@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--vgg", type=Path, default=None, help="vgg_normalised.pth (default: the published one)")
     add("--decoder", type=Path, default=None, help="decoder.pth (default: the published one)")
     add("--method", choices=METHODS, default=d["method"])
+    add("--precision", choices=sorted(PRECISIONS), default=d["precision"],
+        help="network dtype; bf16 is much faster on CPUs with AMX and on GPUs")
     add("--format", dest="output_format", choices=OUTPUT_FORMATS, default=d["output_format"],
         help="output format ('same': the content's)")
     add("--quality", type=int, default=d["quality"], help="JPEG/WebP quality")

@@ -48,12 +48,14 @@ __all__ = [
     "assign_styles",
     "merge_manifests",
     "OUTPUT_FORMATS",
+    "PRECISIONS",
     "DEFAULT_EXTENSIONS",
 ]
 
 log = logging.getLogger(__name__)
 
 OUTPUT_FORMATS = ("same", "jpg", "png", "webp")
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_EXTENSIONS = ("png", "jpeg", "jpg")
 _SAVABLE = (".jpg", ".jpeg", ".png", ".webp")
 _SHARD_DIR = ".stylebias"
@@ -82,6 +84,9 @@ class StylizeConfig:
             are taken from the cache (:meth:`AdaINStylizer.pretrained`).
         decoder: path of ``decoder.pth``.
         method: ``"adain"`` or ``"efdm"``.
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"``: the dtype of the network weights and
+            activations (statistics stay float32). bf16 is several times faster on CPUs with
+            AMX/AVX512-BF16 and on GPUs; outputs then differ from fp32 by a few 8-bit levels.
         output_format: ``"same"`` (the content's suffix; PNG for suffixes that cannot be
             written), ``"jpg"``, ``"png"`` or ``"webp"``.
         quality: JPEG/WebP quality, 1..100.
@@ -109,6 +114,7 @@ class StylizeConfig:
     vgg: Path | None = None
     decoder: Path | None = None
     method: str = "adain"
+    precision: str = "fp32"
     output_format: str = "same"
     quality: int = 95
     max_pixels: int = 50_000_000
@@ -125,6 +131,7 @@ class StylizeConfig:
         self.alpha = check_prob(self.alpha, "alpha")
         check_choice(self.method, METHODS, "method")
         check_choice(self.output_format, OUTPUT_FORMATS, "output_format")
+        check_choice(self.precision, tuple(PRECISIONS), "precision")
         for name, low in (("num_styles", 1), ("batch_size", 1), ("writers", 1), ("max_pixels", 1),
                           ("content_size", 0), ("style_size", 0), ("crop", 0), ("workers", 0)):
             value = getattr(self, name)
@@ -402,7 +409,7 @@ def stylize_dataset(
     plan = _plan(cfg, contents, styles)
     net = _load_stylizer(cfg, stylizer)
     device = _resolve_device(cfg.device)
-    net = net.to(device).eval()
+    net = net.to(device=device, dtype=PRECISIONS[cfg.precision]).eval()
     cfg.output_dir.mkdir(parents=True, exist_ok=True)
 
     mine = [jobs for i, jobs in enumerate(plan) if i % world == rank]
@@ -493,7 +500,7 @@ def _run_jobs(
         images = [img.to(net_device, non_blocking=True).float().div_(255) for _, img, _ in batch]
         with torch.inference_mode():
             outs = net.stylize_many(images, code, cfg.alpha, method=cfg.method)
-        outs = [o.mul(255).round_().to(torch.uint8).cpu() for o in outs]
+            outs = [o.float().mul(255).round_().to(torch.uint8).cpu() for o in outs]
         for (job, _, _), out in zip(batch, outs):
             in_flight.append(pool.submit(_write, out, cfg.output_dir / job.output, cfg.quality))
         while len(in_flight) > 4 * cfg.batch_size:
