@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_choice, check_prob
 from ..errors import DataError, InvalidArgumentError
 from ..io import atomic_write, list_images, load_image, save_image
-from .stylizer import METHODS, AdaINStylizer, StyleCode, padded_size
+from .stylizer import METHODS, AdaINStylizer, StyleCode, feature_positions, padded_size
 
 __all__ = [
     "StylizeConfig",
@@ -496,7 +496,7 @@ def _run_jobs(
     def flush(key: tuple[int, int]) -> None:
         nonlocal written, in_flight
         batch = buckets.pop(key)
-        code = StyleCode.cat([c for _, _, c in batch], length=_length(key))
+        code = StyleCode.cat([c for _, _, c in batch], length=feature_positions(*key))
         images = [img.to(net_device, non_blocking=True).float().div_(255) for _, img, _ in batch]
         with torch.inference_mode():
             outs = net.stylize_many(images, code, cfg.alpha, method=cfg.method)
@@ -534,11 +534,6 @@ def _run_jobs(
             fut.result()
     bar.close()
     return written
-
-
-def _length(key: tuple[int, int]) -> int:
-    """Number of relu4_1 positions of a padded content size (for EFDM quantiles)."""
-    return (key[0] // 8) * (key[1] // 8)
 
 
 def _write(image: Tensor, path: Path, quality: int) -> None:

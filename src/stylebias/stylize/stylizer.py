@@ -24,6 +24,7 @@ __all__ = [
     "METHODS",
     "pad_to_multiple",
     "padded_size",
+    "feature_positions",
     "load_state_file",
 ]
 
@@ -85,6 +86,12 @@ def padded_size(
         max(-(-height // multiple) * multiple, min_side),
         max(-(-width // multiple) * multiple, min_side),
     )
+
+
+def feature_positions(height: int, width: int) -> int:
+    """Number of relu4_1 positions of an ``height x width`` content (after padding)."""
+    ph, pw = padded_size(height, width)
+    return (ph // 8) * (pw // 8)
 
 
 def pad_to_multiple(x: Tensor, multiple: int = 8, min_side: int = _MIN_SIDE) -> Tensor:
