@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "stylebias.cli.demo",
     "stylebias.cli.download",
     "stylebias.cli.stylize",
+    "stylebias.cli.train_decoder",
 )
 
 
