@@ -163,3 +163,52 @@ def test_cli(folders, weight_files, capsys):
     argv[argv.index("--vgg") + 1] = os.fspath(folders["root"] / "nope.pth")
     assert main(argv) == 2
     assert "nope.pth" in capsys.readouterr().err
+
+
+def test_huge_images_are_capped(folders, weight_files):
+    cfg = config(folders, "capped", weight_files, max_pixels=150, extensions=("JPG",))
+    stylize_dataset(cfg)
+    (m,) = [r for r in read_jsonl(cfg.output_dir / "manifest.jsonl") if r["content"] == "cls_a/rgb.JPG"]
+    with Image.open(cfg.output_dir / m["output"]) as img:
+        assert img.size[0] * img.size[1] <= 150 and img.size[0] > img.size[1]  # aspect kept
+
+
+_TORCHRUN_SCRIPT = """
+import json, sys
+import torch.distributed as dist
+from stylebias.stylize.dataset import StylizeConfig, stylize_dataset
+dist.init_process_group("gloo")
+args = json.loads(sys.argv[1])
+summary = stylize_dataset(StylizeConfig(**args))
+print("SUMMARY", json.dumps({k: summary[k] for k in ("rank", "world_size", "written", "manifest")}))
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_gloo(folders, weight_files, tmp_path):
+    """The standard launcher: two processes, RANK/WORLD_SIZE from the environment, a barrier,
+    and rank 0 merging the manifests."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "job.py"
+    script.write_text(_TORCHRUN_SCRIPT)
+    args = dict(content_dir=str(folders["content"]), style_dir=str(folders["style"]),
+                output_dir=str(tmp_path / "ddp"), vgg=str(weight_files[0]),
+                decoder=str(weight_files[1]), style_size=16, content_size=16, crop=16,
+                workers=0, progress=False, seed=4)  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+         "--master_port", "29531", str(script), json.dumps(args)],
+        capture_output=True, text=True, timeout=240, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summaries = [json.loads(line.split("SUMMARY ", 1)[1]) for line in proc.stdout.splitlines()
+                 if "SUMMARY " in line]  # fmt: skip
+    assert sorted(s["rank"] for s in summaries) == [0, 1]
+    assert sum(s["written"] for s in summaries) == len(GOOD)
+    single = config(folders, "single", weight_files, style_size=16, content_size=16, crop=16, seed=4)
+    stylize_dataset(single)
+    assert read_jsonl(tmp_path / "ddp" / "manifest.jsonl") == read_jsonl(single.output_dir / "manifest.jsonl")
