@@ -118,3 +118,18 @@ def test_train_resume_and_published_layout(folders, weight_files, tmp_path):
     assert fresh["resumed_from"] == 0
     with pytest.raises(InvalidArgumentError, match="crop"):
         train_decoder(TrainDecoderConfig(**{**base, "crop": 64}, max_iter=1))
+
+
+def test_train_decoder_cli(folders, weight_files, tmp_path, capsys):
+    from stylebias.cli import main
+
+    argv = ["train-decoder", "--content-dir", str(folders["content"]), "--style-dir",
+            str(folders["style"]), "--output-dir", str(tmp_path / "cli"), "--vgg",
+            str(weight_files[0]), "--image-size", "24", "--crop", "16", "--batch-size", "2",
+            "--max-iter", "1", "--workers", "0", "--method", "efdm", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["iterations"] == 1 and summary["config"]["method"] == "efdm"
+    assert (tmp_path / "cli" / "decoder.pth").is_file()
+    assert main([*argv[:-1], "--crop", "99"]) == 2
+    assert "crop" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..stylize.dataset import OUTPUT_FORMATS, PRECISIONS, StylizeConfig, stylize_dataset
 from ..stylize.stylizer import METHODS
@@ -13,6 +14,7 @@ from ._common import print_json
 NAME = "stylize"
 HELP = "stylize every image of a folder with random paintings (AdaIN/EFDM); resumable, sharded"
 
+T = TypeVar("T")
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(StylizeConfig)}
 
 
@@ -48,12 +50,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--json", action="store_true", help="print the summary as JSON")
 
 
-def run(args: argparse.Namespace) -> int:
-    names = {f.name for f in dataclasses.fields(StylizeConfig)}
+def config_from_args(cls: type[T], args: argparse.Namespace, **extra: Any) -> T:
+    """Build the config dataclass ``cls`` from the parsed arguments that match its fields."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values = {k: v for k, v in vars(args).items() if k in names}
-    values["extensions"] = tuple(values["extensions"])
-    config = StylizeConfig(**values, progress=not args.no_progress)
-    summary = stylize_dataset(config)
+    if "extensions" in values:
+        values["extensions"] = tuple(values["extensions"])
+    return cls(**values, **extra)
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = stylize_dataset(config_from_args(StylizeConfig, args, progress=not args.no_progress))
     if args.json:
         print_json(summary)
         return 0

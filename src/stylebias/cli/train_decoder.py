@@ -9,6 +9,7 @@ from pathlib import Path
 from ..stylize.stylizer import METHODS
 from ..stylize.train import TrainDecoderConfig, train_decoder
 from ._common import print_json
+from .stylize import config_from_args
 
 NAME = "train-decoder"
 HELP = "train a style-transfer decoder (AdaIN recipe: relu4_1 content loss, mean/std style loss)"
@@ -37,10 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    names = {f.name for f in dataclasses.fields(TrainDecoderConfig)}
-    values = {k: v for k, v in vars(args).items() if k in names}
-    values["extensions"] = tuple(values["extensions"])
-    summary = train_decoder(TrainDecoderConfig(**values, resume=not args.no_resume))
+    summary = train_decoder(config_from_args(TrainDecoderConfig, args, resume=not args.no_resume))
     if args.json:
         print_json(summary)
     else:
