@@ -210,3 +210,18 @@ def test_bad_arguments(stylizer):
         stylizer(content, torch.rand(1, 3, 16, 16), method="wct")
     with pytest.raises(TypeError, match="float"):
         stylizer(content.mul(255).byte(), torch.rand(1, 3, 16, 16))
+
+
+@torch.no_grad()
+def test_stylize_many_encodes_a_repeated_image_once(stylizer, monkeypatch):
+    gen = torch.Generator().manual_seed(9)
+    img = torch.rand(3, 16, 16, generator=gen)
+    code = stylizer.encode_style(torch.rand(3, 3, 16, 16, generator=gen))
+    seen = []
+    original = stylizer.encoder.forward
+    monkeypatch.setattr(stylizer.encoder, "forward", lambda x: seen.append(x.shape[0]) or original(x))
+    outs = stylizer.stylize_many([img, img, img], code)
+    assert seen == [1]
+    monkeypatch.undo()
+    for i in range(3):
+        assert torch.allclose(outs[i], stylizer(img[None], code[i])[0], atol=1e-5)

@@ -497,7 +497,11 @@ def _run_jobs(
         nonlocal written, in_flight
         batch = buckets.pop(key)
         code = StyleCode.cat([c for _, _, c in batch], length=feature_positions(*key))
-        images = [img.to(net_device, non_blocking=True).float().div_(255) for _, img, _ in batch]
+        converted: dict[int, Tensor] = {}  # one tensor per content: encoded once for its styles
+        for _, img, _ in batch:
+            if id(img) not in converted:
+                converted[id(img)] = img.to(net_device, non_blocking=True).float().div_(255)
+        images = [converted[id(img)] for _, img, _ in batch]
         with torch.inference_mode():
             outs = net.stylize_many(images, code, cfg.alpha, method=cfg.method)
             outs = [o.float().mul(255).round_().to(torch.uint8).cpu() for o in outs]

@@ -331,7 +331,17 @@ class AdaINStylizer(nn.Module):
         weights: Tensor | None = None,
         per_content: bool = False,
     ) -> Tensor:
-        feats = self.encoder(padded)
+        return self._decode(self.encoder(padded), style, alpha, method, weights, per_content)
+
+    def _decode(
+        self,
+        feats: Tensor,
+        style: Tensor | StyleCode,
+        alpha: Tensor,
+        method: str,
+        weights: Tensor | None = None,
+        per_content: bool = False,
+    ) -> Tensor:
         target = self._transfer(feats, style, method, weights, per_content)
         blended = feats + alpha.view(-1, 1, 1, 1).to(feats.dtype) * (target - feats)
         return self.decoder(blended)
@@ -348,7 +358,9 @@ class AdaINStylizer(nn.Module):
 
         Every image is padded to its own multiple of 8 (as :meth:`forward` does for one
         image), so the result of an image does not depend on which others share its batch.
-        All padded sizes must be equal: group images by :func:`padded_size` first.
+        All padded sizes must be equal: group images by :func:`padded_size` first. An image
+        passed several times (the same tensor object, e.g. one content with several styles) is
+        encoded once.
 
         Args:
             images: ``B`` RGB tensors ``(3, H_i, W_i)`` in [0, 1] whose padded sizes agree.
@@ -363,15 +375,20 @@ class AdaINStylizer(nn.Module):
             ShapeError: the images' padded sizes differ.
         """
         method = check_choice(method or self.method, METHODS, "method")
-        padded = [pad_to_multiple(self._prepare(x.unsqueeze(0), "image")) for x in images]
+        slot: dict[int, int] = {}  # the same tensor object is encoded once
+        order = [slot.setdefault(id(x), len(slot)) for x in images]
+        unique = list({id(x): x for x in images}.values())
+        padded = [pad_to_multiple(self._prepare(x.unsqueeze(0), "image")) for x in unique]
         sizes = {tuple(p.shape[-2:]) for p in padded}
         if len(sizes) != 1:
             raise ShapeError(
                 f"stylize_many needs images of one padded size; got padded sizes {sorted(sizes)}. "
                 "Group the images by padded_size() first."
             )
-        batch = torch.cat(padded)
-        out = self._run(batch, style, self._alpha(alpha, len(images), batch.device), method)
+        feats = self.encoder(torch.cat(padded))
+        if len(unique) < len(images):
+            feats = feats[torch.tensor(order, device=feats.device)]
+        out = self._decode(feats, style, self._alpha(alpha, len(images), feats.device), method)
         out = out.clamp(0, 1)
         return [o[:, : x.shape[-2], : x.shape[-1]] for o, x in zip(out, images)]
 
