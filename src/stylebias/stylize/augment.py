@@ -99,7 +99,9 @@ class StyleAugment(nn.Module):
         """Number of style images in the pool."""
         return len(self._paths) if self._images is None else self._images.shape[0]
 
-    def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def sample_params(
+        self, x: Tensor, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         """Draw which samples are stylized, with which style and alpha.
 
         Returns:

@@ -50,6 +50,8 @@ __all__ = [
     "OUTPUT_FORMATS",
     "PRECISIONS",
     "DEFAULT_EXTENSIONS",
+    "iter_manifest",
+    "load_resized",
 ]
 
 log = logging.getLogger(__name__)
@@ -480,8 +482,10 @@ def _run_jobs(
     jobs_of = {jobs[0].content: jobs for jobs in todo}
     files = _ContentFiles([(c, contents[c]) for c in jobs_of], cfg.content_size, cfg.crop,
                           cfg.max_pixels)  # fmt: skip
-    loader = DataLoader(files, batch_size=None, shuffle=False, num_workers=cfg.workers,
-                        collate_fn=_identity, prefetch_factor=4 if cfg.workers else None)  # fmt: skip
+    loader = DataLoader(
+        files, batch_size=None, shuffle=False, num_workers=cfg.workers, collate_fn=_identity,
+        prefetch_factor=4 if cfg.workers else None,
+    )
     bar = tqdm(total=sum(len(j) for j in todo), unit="img", disable=not progress,
                desc="stylize", dynamic_ncols=True)  # fmt: skip
     written = 0

@@ -434,7 +434,9 @@ class AdaINStylizer(nn.Module):
     def _alpha(alpha: float | Tensor, batch: int, device: torch.device) -> Tensor:
         if isinstance(alpha, Tensor):
             if alpha.numel() not in (1, batch) or alpha.dim() > 1:
-                raise ShapeError(f"alpha must be a float or a ({batch},) tensor, got {tuple(alpha.shape)}")
+                raise ShapeError(
+                    f"alpha must be a float or a ({batch},) tensor, got {tuple(alpha.shape)}"
+                )
             if bool(((alpha < 0) | (alpha > 1)).any()):
                 raise InvalidArgumentError(f"alpha must lie in [0, 1], got {alpha.tolist()}")
             return alpha.to(device=device, dtype=torch.float32).reshape(-1).expand(batch)

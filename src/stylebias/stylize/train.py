@@ -158,7 +158,8 @@ def _collate(items: list[Tensor | None]) -> Tensor | None:
 
 def _stream(paths: list[Path], cfg: TrainDecoderConfig, seed: int, start: int) -> Iterator[Tensor]:
     data = _CroppedImages(paths, cfg.image_size, cfg.crop, cfg.max_pixels)
-    loader = DataLoader(data, batch_size=cfg.batch_size, sampler=_InfiniteSampler(len(paths), seed, start),
+    sampler = _InfiniteSampler(len(paths), seed, start)
+    loader = DataLoader(data, batch_size=cfg.batch_size, sampler=sampler,
                         num_workers=cfg.workers, collate_fn=_collate, drop_last=True)  # fmt: skip
     for batch in loader:
         if batch is not None:
