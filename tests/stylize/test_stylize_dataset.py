@@ -180,7 +180,9 @@ from stylebias.stylize.dataset import StylizeConfig, stylize_dataset
 dist.init_process_group("gloo")
 args = json.loads(sys.argv[1])
 summary = stylize_dataset(StylizeConfig(**args))
-print("SUMMARY", json.dumps({k: summary[k] for k in ("rank", "world_size", "written", "manifest")}))
+keep = {k: summary[k] for k in ("rank", "world_size", "written", "manifest")}
+with open(sys.argv[2] + f"/summary-{summary['rank']}.json", "w") as fh:
+    json.dump(keep, fh)
 dist.destroy_process_group()
 """
 
@@ -200,14 +202,13 @@ def test_torchrun_two_ranks_gloo(folders, weight_files, tmp_path):
                 workers=0, progress=False, seed=4)  # fmt: skip
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_port", "29531", str(script), json.dumps(args)],
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(script), json.dumps(args), str(tmp_path)],
         capture_output=True, text=True, timeout=240, env=env,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summaries = [json.loads(line.split("SUMMARY ", 1)[1]) for line in proc.stdout.splitlines()
-                 if "SUMMARY " in line]  # fmt: skip
-    assert sorted(s["rank"] for s in summaries) == [0, 1]
+    summaries = [json.loads((tmp_path / f"summary-{r}.json").read_text()) for r in (0, 1)]
+    assert [s["rank"] for s in summaries] == [0, 1] and summaries[1]["manifest"] is None
     assert sum(s["written"] for s in summaries) == len(GOOD)
     single = config(folders, "single", weight_files, style_size=16, content_size=16, crop=16, seed=4)
     stylize_dataset(single)
