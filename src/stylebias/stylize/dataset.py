@@ -391,7 +391,8 @@ def stylize_dataset(
 
     Args:
         config: the run's :class:`StylizeConfig`.
-        stylizer: use this network instead of loading ``config.vgg``/``config.decoder``.
+        stylizer: use this network instead of loading ``config.vgg``/``config.decoder``; it
+            is moved to ``config.device`` and ``config.precision`` in place.
 
     Returns:
         A summary dict: counts (``outputs``, ``written``, ``existing``, ``failed``), seconds,
