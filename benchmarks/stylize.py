@@ -24,6 +24,7 @@ import argparse
 import copy
 import json
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"],
                         choices=sorted(PRECISIONS), help="stylebias dtypes to measure "
                         "(the reference always runs in fp32, as the public tool does)")
-    parser.add_argument("--repeat", type=int, default=2, help="alternating rounds; the best "
+    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds; the median "
                         "round of each side is reported (the machine may be shared)")
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
@@ -220,9 +221,9 @@ def main(argv: list[str] | None = None) -> int:
                         mine_rounds[precision].append(bench_files_ours(
                             ours, device, root, style_px, args.batch_size, args.workers,
                             precision, round_))  # fmt: skip
-            ref = max(refs)
+            ref = statistics.median(refs)
             for precision in args.precisions:
-                mine = max(mine_rounds[precision])
+                mine = statistics.median(mine_rounds[precision])
                 rows.append({"mode": mode, "content_px": args.content_px, "style_px": style_px,
                              "precision": precision, "reference_img_s": round(ref, 3),
                              "stylebias_img_s": round(mine, 3), "speedup": round(mine / ref, 2),
