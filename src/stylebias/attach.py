@@ -69,6 +69,22 @@ PRESETS.register(
     ),
 )
 PRESETS.register(
+    "resnet3",
+    Preset(
+        name="resnet3",
+        description="three-stage ResNets for small images: CIFAR ResNets, stylebias SmallResNet (conv1, layer1-3)",
+        placements={
+            "padain": all_convs,
+            "mixstyle": ["layer1", "layer2"],  # all but the last stage
+            "efdmix": ["layer1", "layer2"],
+            "dsu": ["conv1", "layer1", "layer2", "layer3"],
+            "adversarial_style": ["layer1"],
+        },
+        defaults={"adversarial_style": {"clamp_min": 0.0}},
+        requires=("conv1", "layer1", "layer2", "layer3"),
+    ),
+)
+PRESETS.register(
     "convs",
     Preset(
         name="convs",

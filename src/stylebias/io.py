@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ __all__ = [
     "to_pil",
     "save_image",
     "atomic_write",
+    "write_json",
 ]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (
@@ -228,6 +230,16 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically; returns the path."""
+    import json
+
+    target = Path(path)
+    with atomic_write(target) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    return target
 
 
 def save_image(

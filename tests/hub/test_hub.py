@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,6 +15,10 @@ from stylebias.errors import IntegrityError, InvalidArgumentError, MissingFileEr
 from stylebias.hub import (
     ARTIFACTS,
     Artifact,
+    ArtifactSet,
+    download_set,
+    fetch,
+    get_artifact_set,
     artifact_path,
     cache_dir,
     download,
@@ -194,3 +199,88 @@ def test_cli_download_offline_error_exit_code(tmp_path, capsys, registered):
     registered(_artifact(tmp_path / "absent.pth"))
     assert main(["download", "test-weights", "--cache-dir", str(tmp_path / "c")]) == 2
     assert "could not download" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- artifact sets
+def _make_set(tmp_path, files: dict[str, bytes]) -> ArtifactSet:
+    remote = tmp_path / "remote"
+    lines = ["# test manifest"]
+    for rel, data in files.items():
+        path = remote / "stimuli" / "demo" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        lines.append(f"stimuli/demo/{rel}\t{len(data)}\t{hashlib.sha256(data).hexdigest()}")
+    lines.append(f"stimuli/other/x.png\t1\t{'0' * 64}")  # outside the prefix: not part of the set
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("\n".join(lines) + "\n")
+    return ArtifactSet("demo-set", remote.as_uri(), str(manifest), prefix="stimuli/demo/",
+                       folder="demo-v1")
+
+
+def test_download_set_keeps_layout_and_is_idempotent(tmp_path, monkeypatch):
+    files = {"cat/cat1-dog2.png": b"a" * 10, "dog/dog1-cat1.png": b"b" * 20}
+    aset = _make_set(tmp_path, files)
+    assert [rel for rel, _ in aset.files()] == list(files)
+    root = download_set(aset, tmp_path / "cache", progress=False)
+    assert root == tmp_path / "cache" / "demo-v1"
+    for rel, data in files.items():
+        assert (root / rel).read_bytes() == data
+    assert (root / ".verified").is_file()
+
+    def no_network(*a, **k):
+        raise AssertionError("no download expected")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    assert download_set(aset, tmp_path / "cache", download=False) == root
+    # A file damaged after verification (same size) is caught once the stamp no longer holds.
+    (root / ".verified").unlink()
+    (root / "cat/cat1-dog2.png").write_bytes(b"x" * 10)
+    with pytest.raises(MissingFileError, match="1 of 2 files.*cat/cat1-dog2.png"):
+        download_set(aset, tmp_path / "cache", download=False)
+
+
+def test_download_set_refetches_missing_files(tmp_path):
+    aset = _make_set(tmp_path, {"a/a1-b1.png": b"1", "b/b1-a1.png": b"22"})
+    root = download_set(aset, tmp_path / "cache", progress=True, workers=2)
+    (root / "b/b1-a1.png").unlink()
+    assert download_set(aset, tmp_path / "cache", progress=False) == root
+    assert (root / "b/b1-a1.png").read_bytes() == b"22"
+
+
+def test_fetch_by_name(tmp_path, registered):
+    src = _source(tmp_path)
+    registered(_artifact(src))
+    assert fetch("test-weights", tmp_path / "c", progress=False).read_bytes() == PAYLOAD
+    with pytest.raises(UnknownNameError, match="cue-conflict"):
+        fetch("no-such-thing", tmp_path / "c")
+
+
+def test_registered_stimulus_sets_match_the_published_layout():
+    cue = get_artifact_set("cue-conflict")
+    files = cue.files()
+    assert len(files) == 1280
+    folders = {rel.split("/")[0] for rel, _ in files}
+    assert len(folders) == 16 and "knife" in folders
+    assert all(rel.split("/")[1].startswith(rel.split("/")[0]) for rel, _ in files)
+    rel, art = files[0]
+    assert art.url == f"{cue.base_url}/stimuli/style-transfer-preprocessed-512/{rel}"
+    assert "rgeirhos/texture-vs-shape/ccd0c01d42c0a8a834e90ec141e7f24fa915dc23" in art.url
+    assert art.file_name == rel.split("/")[1]  # the exact published name, no hash prefix
+    assert len(get_artifact_set("silhouettes").files()) == 160
+    assert len(get_artifact_set("edges").files()) == 160
+    assert get_artifact_set("filled-silhouettes") is get_artifact_set("silhouettes")
+
+
+def test_download_set_stops_at_first_failure(tmp_path, monkeypatch):
+    aset = _make_set(tmp_path, {f"c/c{i}-d1.png": bytes([i]) for i in range(40)})
+    calls = []
+
+    def offline(*a, **k):
+        calls.append(1)
+        time.sleep(0.05)  # like a failing connection attempt
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(MissingFileError, match="offline"):
+        download_set(aset, tmp_path / "cache", progress=False, workers=2)
+    assert len(calls) <= 10  # the remaining downloads were cancelled, not all 40 tried

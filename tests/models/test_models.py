@@ -258,3 +258,16 @@ def test_importing_stylebias_imports_no_user_code():
             "'timm' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_with_preprocess_rewraps_normalisation(model_file):
+    lm = load_model(f"{model_file}:build")
+    same = lm.with_preprocess({"crop": 100})
+    assert same.model is lm.model and same.preprocess.crop == 100
+    moved = lm.with_preprocess({"mean": (0, 0, 0), "std": (1, 1, 1)})
+    assert moved.model.model is lm.model.model  # weights shared
+    x = torch.rand(1, 3, 4, 4)
+    torch.testing.assert_close(moved.model(x), lm.model.model(x))
+    bare = LoadedModel(nn.Identity(), Preprocess(), lm.spec)
+    with pytest.raises(InvalidArgumentError, match="cannot change mean/std"):
+        bare.with_preprocess({"std": (1, 1, 1)})

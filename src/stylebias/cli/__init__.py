@@ -22,7 +22,13 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "stylebias.cli.list_cmd",
     "stylebias.cli.demo",
+    "stylebias.cli.train",
     "stylebias.cli.download",
+    "stylebias.cli.retrieval",
+    "stylebias.cli.shape_bias",
+    "stylebias.cli.explain",
+    "stylebias.cli.corrupt",
+    "stylebias.cli.robustness",
     "stylebias.cli.stylize",
     "stylebias.cli.train_decoder",
 )
@@ -66,5 +72,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..showcase import showcase_layers
-from ._common import write_json_atomic
+from ._common import write_json
 
 NAME = "demo"
 HELP = "run every style layer on a random batch and report what it did"
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     size = 16 if args.quick else 32
     report = showcase_layers(batch=16, channels=64, size=size, seed=args.seed)
-    path = write_json_atomic(report, args.output / "results.json")
+    path = write_json(report, args.output / "results.json")
     print(f"{'layer':<18} {'|dx|':>8} {'|dmu|':>8} {'|dsigma|':>9} {'ms':>8}  eval=identity")
     for row in report["layers"]:
         print(

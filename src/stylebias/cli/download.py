@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..hub import download
+from ..hub import fetch
 
 NAME = "download"
-HELP = "download a registered file (see `stylebias list artifacts`) and verify its sha256"
+HELP = "download registered files or stimulus sets (see `stylebias list artifacts`), verified by sha256"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for name in args.names:
-        path = download(name, args.cache_dir, progress=not args.no_progress)
+        path = fetch(name, args.cache_dir, progress=not args.no_progress)
         print(f"{name}: {path}")
     return 0

@@ -28,12 +28,16 @@ def run(args: argparse.Namespace) -> int:
     elif args.what == "presets":
         rows = [{"name": n, "summary": PRESETS.get(n).description} for n in list_presets(args.pattern)]
     elif args.what == "artifacts":
-        from ..hub import get_artifact, list_artifacts
+        from ..hub import ARTIFACT_SETS, get_artifact, list_artifacts
 
         rows = [
             {"name": n, "summary": f"{a.file_name} ({_size(a.size)}) {a.url}"}
             for n in list_artifacts(args.pattern)
             for a in (get_artifact(n),)
+        ] + [
+            {"name": n, "summary": f"{s.meta.get('content', '')} ({s.license}) {s.base_url}/{s.prefix}"}
+            for n in ARTIFACT_SETS.list(args.pattern)
+            for s in (ARTIFACT_SETS.get(n),)
         ]
     else:
         from ..models import MODELS

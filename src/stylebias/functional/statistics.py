@@ -46,8 +46,54 @@ def instance_stats(x: Tensor, eps: float = 1e-5, unbiased: bool = True) -> tuple
     check_positive(eps, "eps", allow_zero=True)
     correction = 1 if unbiased and x.shape[2] * x.shape[3] > 1 else 0
     with torch.autocast(x.device.type, enabled=False):
-        var, mu = torch.var_mean(x.to(stats_dtype(x)), dim=(2, 3), correction=correction, keepdim=True)
+        mu, var = _Moments.apply(x, correction)
     return mu, (var + eps).sqrt()
+
+
+# Rows whose mean is large against their spread lose digits in sum-of-squares variance;
+# those are recomputed with Welford's algorithm (torch.var_mean). 100 keeps the relative
+# error of the fast path below about 1e-5 in float32.
+_ILL_CONDITIONED = 100.0
+
+
+class _Moments(torch.autograd.Function):
+    """Per-(sample, channel) mean and variance over H x W, in one fast pass on the CPU.
+
+    torch.var_mean runs Welford's algorithm, which on the CPU is compute-bound (tens of times
+    slower than a plain reduction). Here the CPU path reads x once for the sum and once for
+    the sum of squares (both vectorised, bandwidth-bound, no temporaries) and falls back to
+    var_mean for the few ill-conditioned rows. Other devices and half types use var_mean.
+    The backward pass is one fused pass: dx = g_mu / n + g_var * 2 (x - mu) / (n - c).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, correction: int) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        n = x.shape[2] * x.shape[3]
+        dtype = stats_dtype(x)
+        if x.device.type == "cpu" and x.dtype == dtype:
+            total = x.sum(dim=(2, 3), keepdim=True)
+            squares = torch.linalg.vector_norm(x, dim=(2, 3), keepdim=True).square()
+            mu = total / n
+            var = ((squares - total * mu) / (n - correction)).clamp_min(0)
+            bad = (mu * mu > _ILL_CONDITIONED * var).flatten().nonzero().flatten()
+            if bad.numel():
+                rows = x.flatten(0, 1).index_select(0, bad)
+                exact_var, _ = torch.var_mean(rows, dim=(1, 2), correction=correction)
+                var.view(-1).index_copy_(0, bad, exact_var)
+        else:
+            var, mu = torch.var_mean(x.to(dtype), dim=(2, 3), correction=correction, keepdim=True)
+        ctx.save_for_backward(x, mu)
+        ctx.denominator = n - correction
+        return mu, var
+
+    @staticmethod
+    def backward(ctx, grad_mu: Tensor, grad_var: Tensor):  # type: ignore[override]
+        x, mu = ctx.saved_tensors
+        n = x.shape[2] * x.shape[3]
+        coef = 2 * grad_var / ctx.denominator
+        const = grad_mu / n - coef * mu
+        dx = torch.addcmul(const, x, coef)
+        return dx.to(x.dtype), None
 
 
 def restyle(x: Tensor, scale: Tensor, shift: Tensor) -> Tensor:

@@ -5,8 +5,18 @@
 True
 """
 
-from .download import artifact_path, cache_dir, download, sha256_file
-from .manifest import ARTIFACTS, Artifact, get_artifact, list_artifacts, register_artifact
+from .download import artifact_path, cache_dir, download, download_set, fetch, sha256_file
+from .manifest import (
+    ARTIFACT_SETS,
+    ARTIFACTS,
+    Artifact,
+    ArtifactSet,
+    get_artifact,
+    get_artifact_set,
+    list_artifacts,
+    register_artifact,
+    register_artifact_set,
+)
 
 __all__ = [
     "Artifact",
@@ -14,8 +24,14 @@ __all__ = [
     "register_artifact",
     "get_artifact",
     "list_artifacts",
+    "ArtifactSet",
+    "ARTIFACT_SETS",
+    "register_artifact_set",
+    "get_artifact_set",
     "cache_dir",
     "artifact_path",
     "download",
+    "download_set",
+    "fetch",
     "sha256_file",
 ]

@@ -12,12 +12,13 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from ..errors import IntegrityError, MissingFileError
-from .manifest import Artifact, get_artifact
+from ..errors import IntegrityError, MissingFileError, UnknownNameError
+from .manifest import ARTIFACT_SETS, ARTIFACTS, Artifact, ArtifactSet, get_artifact, get_artifact_set
 
-__all__ = ["cache_dir", "download", "sha256_file", "artifact_path"]
+__all__ = ["cache_dir", "download", "download_set", "fetch", "sha256_file", "artifact_path"]
 
 log = logging.getLogger(__name__)
 
@@ -164,3 +165,113 @@ def download(
     os.replace(partial, target)
     return target
 
+
+
+def _stamp_for(artifact_set: ArtifactSet, files: list[tuple[str, Artifact]]) -> str:
+    digest = hashlib.sha256()
+    for rel, art in files:
+        digest.update(f"{rel}\t{art.size}\t{art.sha256}\n".encode())
+    return f"{artifact_set.name}\t{digest.hexdigest()}\n"
+
+
+def download_set(
+    artifact_set: str | ArtifactSet,
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    workers: int = 8,
+) -> Path:
+    """Folder holding every file of ``artifact_set``, each verified by size and sha256.
+
+    Files already present and valid are not fetched again; the others are downloaded one by
+    one (``workers`` at a time) through :func:`download`. After a full verification a stamp
+    file ``.verified`` is written; while it matches the manifest, later calls only check that
+    every file exists with the right size (no hashing).
+
+    Args:
+        artifact_set: an :class:`ArtifactSet` or the name of a registered one
+            (``"cue-conflict"``, ``"silhouettes"``, ``"edges"``).
+        cache_dir: see :func:`cache_dir`; the set lives in ``cache_dir / artifact_set.folder``.
+        download: fetch missing or corrupt files; with ``False`` they raise instead.
+        progress: show a progress bar over the files being fetched.
+        workers: parallel downloads.
+
+    Returns:
+        The set's folder.
+
+    Raises:
+        MissingFileError: files are missing and ``download=False``, or could not be
+            downloaded; the message names them.
+        IntegrityError: a file failed verification.
+    """
+    aset = get_artifact_set(artifact_set)
+    root = _resolve_dir(cache_dir) / aset.folder
+    files = aset.files()
+    stamp = root / ".verified"
+    expected_stamp = _stamp_for(aset, files)
+    if stamp.is_file() and stamp.read_text() == expected_stamp and all(
+        (p := root / rel).is_file() and p.stat().st_size == art.size for rel, art in files
+    ):
+        return root
+    todo = []
+    for rel, art in files:
+        target = root / rel
+        if target.is_file() and _problem(target, art) is None:
+            continue
+        todo.append((rel, art))
+    if todo and not download:
+        names = ", ".join(rel for rel, _ in todo[:5]) + (" ..." if len(todo) > 5 else "")
+        raise MissingFileError(
+            f"{len(todo)} of {len(files)} files of {aset.name!r} are missing or corrupt in {root} "
+            f"({names}). Run `stylebias download {aset.name}`, or copy the files from "
+            f"{aset.base_url}/{aset.prefix} into that folder."
+        )
+    if todo:
+        log.info("downloading %d files of %s into %s", len(todo), aset.name, root)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(todo), unit="file", desc=aset.name)
+
+        def fetch_one(item: tuple[str, Artifact]) -> None:
+            rel, art = item
+            _download_file(art, root / Path(rel).parent, progress=False)
+            if bar is not None:
+                bar.update(1)
+
+        try:
+            pool = ThreadPoolExecutor(max_workers=max(1, workers))
+            try:
+                for future in as_completed([pool.submit(fetch_one, item) for item in todo]):
+                    future.result()  # the first failure stops the set (offline: no 1,280 timeouts)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if bar is not None:
+                bar.close()
+    stamp.write_text(expected_stamp)
+    return root
+
+
+def fetch(
+    name: str, cache_dir: str | os.PathLike[str] | None = None, *, progress: bool = True
+) -> Path:
+    """Download a registered artifact or artifact set by name; returns its file or folder.
+
+    Raises:
+        UnknownNameError: the name is neither an artifact nor a set (lists both).
+    """
+    if name in ARTIFACTS:
+        return download(name, cache_dir, progress=progress)
+    if name in ARTIFACT_SETS:
+        return download_set(name, cache_dir, progress=progress)
+    available = sorted([*ARTIFACTS, *ARTIFACT_SETS])
+    raise UnknownNameError(
+        f"nothing to download is called {name!r}; available: {', '.join(available)} "
+        f"(see `stylebias list artifacts`)"
+    )
+
+
+_download_file = download  # ``download_set``'s ``download`` argument shadows the function

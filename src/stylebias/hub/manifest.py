@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
@@ -17,7 +17,17 @@ from urllib.parse import urlparse
 from .._registry import Registry
 from ..errors import InvalidArgumentError
 
-__all__ = ["Artifact", "ARTIFACTS", "register_artifact", "get_artifact", "list_artifacts"]
+__all__ = [
+    "Artifact",
+    "ARTIFACTS",
+    "register_artifact",
+    "get_artifact",
+    "list_artifacts",
+    "ArtifactSet",
+    "ARTIFACT_SETS",
+    "register_artifact_set",
+    "get_artifact_set",
+]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -95,25 +105,127 @@ _ADAIN_META = {
     "source": "naoto0804/pytorch-AdaIN release v0.0.0",
 }
 
-register_artifact(
-    Artifact(
-        name="adain-vgg",
-        url=f"{_ADAIN_RELEASE}/vgg_normalised.pth",
-        sha256="804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a",
-        size=80_102_481,
-        meta={**_ADAIN_META, "content": "normalised VGG-19 encoder state_dict (nn.Sequential)"},
-        license="MIT (naoto0804/pytorch-AdaIN)",
-    ),
-    aliases=("vgg_normalised",),
+
+def _register_adain(name: str, file: str, sha256: str, size: int, content: str, alias: str) -> None:
+    register_artifact(
+        Artifact(name, f"{_ADAIN_RELEASE}/{file}", sha256, size,
+                 meta={**_ADAIN_META, "content": content}, license="MIT (naoto0804/pytorch-AdaIN)"),
+        aliases=(alias,),
+    )
+
+
+_register_adain("adain-vgg", "vgg_normalised.pth",
+                "804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a", 80_102_481,
+                "normalised VGG-19 encoder state_dict (nn.Sequential)", "vgg_normalised")
+_register_adain("adain-decoder", "decoder.pth",
+                "379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472", 14_023_458,
+                "AdaIN decoder state_dict (nn.Sequential)", "decoder")
+
+
+# --------------------------------------------------------------------------- sets of files
+@dataclass(frozen=True)
+class ArtifactSet:
+    """Many small files fetched one by one (e.g. the 1,280 cue-conflict stimuli).
+
+    The files are listed, with size and sha256, in a manifest shipped as package data
+    (``src/stylebias/data/``): one ``path<TAB>size<TAB>sha256`` line per file, ``#`` comments.
+    Each file is downloaded from ``base_url + "/" + path`` and kept at
+    ``cache_dir / folder / path[len(prefix):]``, so the folder layout of the source is kept.
+
+    Args:
+        name: registry name, e.g. ``"cue-conflict"``.
+        base_url: URL prefix of every file (pin a commit, never a branch).
+        manifest: file name of the manifest in ``stylebias/data``, or an absolute path.
+        prefix: only manifest paths starting with this are part of the set; it is dropped from
+            the local path.
+        folder: sub-folder of the cache folder holding the set.
+        meta: free-form metadata.
+        license: licence of the files.
+    """
+
+    name: str
+    base_url: str
+    manifest: str
+    prefix: str = ""
+    folder: str = ""
+    meta: Any = field(default_factory=dict)
+    license: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    def files(self) -> list[tuple[str, Artifact]]:
+        """``(local relative path, Artifact)`` for every file, in manifest order."""
+        from importlib.resources import files
+
+        source = Path(self.manifest) if Path(self.manifest).is_absolute() else (
+            files("stylebias") / "data" / self.manifest
+        )
+        text = source.read_text(encoding="utf-8")
+        out = []
+        for line in text.splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            path, size, sha256 = line.split("\t")
+            if not path.startswith(self.prefix):
+                continue
+            rel = path[len(self.prefix):]
+            art = Artifact(
+                name=f"{self.name}:{rel}",
+                url=f"{self.base_url}/{path}",
+                sha256=sha256,
+                size=int(size),
+                filename=PurePosixPath(rel).name,
+                license=self.license,
+            )
+            out.append((rel, art))
+        return out
+
+
+ARTIFACT_SETS: Registry[ArtifactSet] = Registry("artifact set")
+
+
+def get_artifact_set(name: str | ArtifactSet) -> ArtifactSet:
+    """The registered set called ``name`` (an :class:`ArtifactSet` is returned as is)."""
+    return name if isinstance(name, ArtifactSet) else ARTIFACT_SETS.get(name)
+
+
+def register_artifact_set(artifact_set: ArtifactSet, *, aliases: tuple[str, ...] = ()) -> ArtifactSet:
+    """Add ``artifact_set`` to :data:`ARTIFACT_SETS` under its name; returns it."""
+    return ARTIFACT_SETS.register(artifact_set.name, artifact_set, aliases=aliases)
+
+
+# Stimuli of Geirhos et al., ICLR 2019, at a pinned commit of rgeirhos/texture-vs-shape. The
+# sha256 values were computed from that commit's git blobs (each blob's git SHA-1 checked).
+_TVS_COMMIT = "ccd0c01d42c0a8a834e90ec141e7f24fa915dc23"
+_TVS_META = {
+    "paper": "Geirhos et al., ImageNet-trained CNNs are biased towards texture; increasing shape "
+    "bias improves accuracy and robustness, ICLR 2019 (arXiv:1811.12231)",
+    "source": f"rgeirhos/texture-vs-shape @ {_TVS_COMMIT}",
+}
+
+
+def _register_texture_vs_shape(name: str, sub: str, aliases: tuple[str, ...], content: str) -> None:
+    register_artifact_set(
+        ArtifactSet(
+            name=name,
+            base_url=f"https://raw.githubusercontent.com/rgeirhos/texture-vs-shape/{_TVS_COMMIT}",
+            manifest="texture_vs_shape_stimuli.tsv",
+            prefix=f"stimuli/{sub}/",
+            folder=f"texture-vs-shape-{_TVS_COMMIT[:8]}/{sub}",
+            meta={**_TVS_META, "content": content},
+            license="CC BY 4.0 (texture-vs-shape DATASET_LICENSE)",
+        ),
+        aliases=aliases,
+    )
+
+
+_register_texture_vs_shape(
+    "cue-conflict", "style-transfer-preprocessed-512", ("texture-vs-shape", "style-transfer-preprocessed-512"),
+    "1,280 cue-conflict images (shape of one category, texture of another), 16 folders",
 )
-register_artifact(
-    Artifact(
-        name="adain-decoder",
-        url=f"{_ADAIN_RELEASE}/decoder.pth",
-        sha256="379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472",
-        size=14_023_458,
-        meta={**_ADAIN_META, "content": "AdaIN decoder state_dict (nn.Sequential)"},
-        license="MIT (naoto0804/pytorch-AdaIN)",
-    ),
-    aliases=("decoder",),
+_register_texture_vs_shape(
+    "silhouettes", "filled-silhouettes", ("filled-silhouettes", "silhouette"),
+    "160 filled silhouettes (black shape on white), 16 folders",
 )
+_register_texture_vs_shape("edges", "edges", ("edge",), "160 edge maps, 16 folders")

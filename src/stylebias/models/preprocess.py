@@ -96,12 +96,9 @@ class Preprocess:
         """Side of the square image the model sees (``crop``, else ``resize``, else 224)."""
         return int(self.crop or self.resize or 224)
 
-    def transform(self, image: Image.Image) -> Tensor:
-        """Resize the shorter side, centre-crop and convert a PIL image.
-
-        Returns:
-            ``(3, crop, crop)`` float tensor in [0, 1] (not normalised: the model does that).
-        """
+    def geometry(self, image: Image.Image) -> Image.Image:
+        """Resize the shorter side to ``resize`` and centre-crop ``crop`` (torchvision's
+        ``Resize(int)`` + ``CenterCrop``, with PIL's antialiased resampling)."""
         if self.resize is not None:
             w, h = image.size
             short, long = min(w, h), max(w, h)
@@ -112,9 +109,18 @@ class Preprocess:
         if self.crop is not None:
             w, h = image.size
             c = self.crop
-            left, top = int(round((w - c) / 2.0)), int(round((h - c) / 2.0))
-            image = image.crop((left, top, left + c, top + c))  # pads with black if too small
-        return to_tensor(image)
+            if (w, h) != (c, c):
+                left, top = int(round((w - c) / 2.0)), int(round((h - c) / 2.0))
+                image = image.crop((left, top, left + c, top + c))  # pads with black if too small
+        return image
+
+    def transform(self, image: Image.Image) -> Tensor:
+        """:meth:`geometry`, then conversion to a tensor.
+
+        Returns:
+            ``(3, crop, crop)`` float tensor in [0, 1] (not normalised: the model does that).
+        """
+        return to_tensor(self.geometry(image))
 
     def normalize(self, x: Tensor) -> Tensor:
         """``(x - mean) / std`` for ``x`` of shape ``(B, 3, H, W)`` in [0, 1]."""

@@ -88,6 +88,26 @@ class LoadedModel:
         """The spec text, e.g. ``"torchvision:resnet50"``."""
         return self.spec.text
 
+    def with_preprocess(self, preprocess: Preprocess | Mapping[str, Any] | None) -> LoadedModel:
+        """A copy using ``preprocess`` (a :class:`Preprocess` or a dict of fields to change).
+
+        A changed mean/std re-wraps the inner network in a new :class:`Normalized`, so the
+        normalisation inside the model always matches ``preprocess``; the weights are shared.
+
+        Raises:
+            InvalidArgumentError: mean/std change but ``model`` is not a :class:`Normalized`.
+        """
+        pre = Preprocess.coerce(preprocess, self.preprocess)
+        model = self.model
+        if (pre.mean, pre.std) != (self.preprocess.mean, self.preprocess.std):
+            if not isinstance(model, Normalized):
+                raise InvalidArgumentError(
+                    f"cannot change mean/std of {self.name!r}: its model does not normalise "
+                    f"through stylebias.models.Normalized"
+                )
+            model = Normalized(model.model, pre.mean, pre.std).to(model.mean.device).train(model.training)
+        return LoadedModel(model, pre, self.spec)
+
 
 @dataclass(frozen=True)
 class ModelEntry:
@@ -355,7 +375,7 @@ def load_model(
         else:
             built = _load_callable(parsed, pretrained)
         if isinstance(built, LoadedModel):
-            loaded = LoadedModel(built.model, Preprocess.coerce(preprocess, built.preprocess), parsed)
+            loaded = LoadedModel(built.model, built.preprocess, parsed).with_preprocess(preprocess)
             return _finish(loaded, device)
         model = built
     if not isinstance(model, nn.Module):

@@ -1,0 +1,435 @@
+"""``evaluate_robustness``: a classifier's top-1 error on corrupted images, mCE and friends.
+
+Three kinds of data, told apart automatically:
+
+* ``imagenet-c``: a folder ``<corruption>/<severity>/<class>/<file>`` (ImageNet-C, or what
+  ``stylebias corrupt`` writes);
+* ``cifar-c``: a folder with CIFAR-10-C / CIFAR-100-C's ``<corruption>.npy`` (the five severities
+  stacked, 10,000 images each) and ``labels.npy``;
+* ``clean``: a folder ``<class>/<file>`` of clean images, corrupted on the fly (seeded).
+
+Class ``k`` is the ``k``-th class folder in sorted order, as torchvision's ``ImageFolder`` has it
+(ImageNet's 1000 wnid folders sort into the standard class indices); folders named by integers
+are those indices.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from .._checks import check_choice, check_positive
+from ..errors import DataError, ModelOutputError
+from ..io import list_images, load_image
+from ..models import LoadedModel, Preprocess
+from ..shapebias.evaluate import default_num_workers, resolve_model
+from ._base import CORRUPTIONS
+from .api import BENCHMARK_CORRUPTIONS, SEVERITIES, _check_severity, corrupt, parameter_family
+from .folder import batch_generator
+from .metrics import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, mce
+
+__all__ = ["evaluate_robustness", "RobustnessResult", "detect_layout", "plot_robustness", "LAYOUTS"]
+
+LAYOUTS = ("auto", "imagenet-c", "cifar-c", "clean")
+CIFAR_PER_SEVERITY = 10_000
+
+
+@dataclass
+class RobustnessResult:
+    """Errors and summary metrics; errors are fractions, metrics percent.
+
+    Attributes:
+        model: the model's name.
+        data: the data folder.
+        layout: ``"imagenet-c"``, ``"cifar-c"`` or ``"clean"`` (corrupted on the fly).
+        errors: corruption -> severity -> top-1 error (fraction).
+        images: corruption -> severity -> number of images evaluated.
+        clean_error: top-1 error on clean images (fraction), when known.
+        mce: AlexNet-normalised mCE in percent (ImageNet data, all 15 corruptions x 5
+            severities), else None.
+        relative_mce: relative mCE in percent (also needs the clean error), else None.
+        mean_error: unnormalised mean corruption error over the benchmark corruptions
+            evaluated, percent (the CIFAR-C convention).
+        ce: corruption error per benchmark corruption, percent (AlexNet = 100), over the
+            severities evaluated.
+        relative_ce: relative corruption error per benchmark corruption, percent.
+        params: the corruption parameter family used on the fly (``"clean"`` layout only).
+    """
+
+    model: str
+    data: str
+    layout: str
+    errors: dict[str, dict[int, float]]
+    images: dict[str, dict[int, int]]
+    clean_error: float | None = None
+    mce: float | None = None
+    relative_mce: float | None = None
+    mean_error: float | None = None
+    ce: dict[str, float] = field(default_factory=dict)
+    relative_ce: dict[str, float] = field(default_factory=dict)
+    params: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- layouts
+def detect_layout(data: str | os.PathLike[str]) -> str:
+    """``"cifar-c"``, ``"imagenet-c"`` or ``"clean"`` for a data folder (see the module doc)."""
+    root = Path(data)
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist or is not a folder")
+    if any(p.suffix == ".npy" and p.stem in CORRUPTIONS for p in root.iterdir()):
+        return "cifar-c"
+    if any(p.is_dir() and p.name in CORRUPTIONS for p in root.iterdir()):
+        return "imagenet-c"
+    return "clean"
+
+
+def _class_index(names: Sequence[str]) -> dict[str, int]:
+    if all(n.isdigit() for n in names):
+        return {n: int(n) for n in names}
+    return {n: i for i, n in enumerate(sorted(names))}
+
+
+def _labelled_images(folder: Path, classes: Mapping[str, int] | None = None) -> tuple[list[Path], list[int], dict[str, int]]:
+    paths = list_images(folder)
+    names = [p.relative_to(folder).parts[0] for p in paths]
+    if any(len(p.relative_to(folder).parts) < 2 for p in paths):
+        raise DataError(f"{folder} must hold one folder per class (<class>/<file>); found loose image files")
+    classes = dict(classes) if classes is not None else _class_index(sorted(set(names)))
+    unknown = sorted(set(names) - set(classes))
+    if unknown:
+        raise DataError(f"class folders {unknown[:5]} under {folder} are not in the class list {sorted(classes)[:5]}...")
+    return paths, [classes[n] for n in names], classes
+
+
+class _Images(Dataset):
+    """Decoded, resized and cropped images as uint8 ``(3, S, S)`` with their labels."""
+
+    def __init__(self, paths: Sequence[Path], labels: Sequence[int], preprocess: Preprocess) -> None:
+        self.paths, self.labels, self.preprocess = list(paths), list(labels), preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int, str]:
+        try:
+            img = self.preprocess.geometry(load_image(self.paths[i]))
+        except DataError as err:  # re-raised in the main process, naming the file
+            return torch.empty(0, dtype=torch.uint8), self.labels[i], str(err)
+        return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True)).permute(2, 0, 1), self.labels[i], ""
+
+
+def _collate(batch: list[tuple[Tensor, int, str]]) -> tuple[Tensor, Tensor]:
+    errors = [e for _, _, e in batch if e]
+    if errors:
+        raise DataError("; ".join(errors))
+    return torch.stack([x for x, _, _ in batch]), torch.tensor([y for _, y, _ in batch])
+
+
+def _loader(paths, labels, preprocess, batch_size, num_workers, device) -> DataLoader:
+    workers = default_num_workers(device) if num_workers is None else int(num_workers)
+    return DataLoader(_Images(paths, labels, preprocess), batch_size=int(batch_size), shuffle=False,
+                      num_workers=workers, collate_fn=_collate, pin_memory=device.type == "cuda")
+
+
+def _tensor_geometry(x: Tensor, pre: Preprocess) -> Tensor:
+    """``Preprocess.geometry`` on a float batch (for the CIFAR-C arrays)."""
+    if pre.resize is not None and min(x.shape[-2:]) != pre.resize:
+        h, w = x.shape[-2:]
+        scale = pre.resize / min(h, w)
+        size = (pre.resize, int(w * scale)) if h <= w else (int(h * scale), pre.resize)
+        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    if pre.crop is not None and tuple(x.shape[-2:]) != (pre.crop, pre.crop):
+        h, w = x.shape[-2:]
+        top, left = int(round((h - pre.crop) / 2.0)), int(round((w - pre.crop) / 2.0))
+        x = x[..., top : top + pre.crop, left : left + pre.crop]
+    return x
+
+
+# --------------------------------------------------------------------------- evaluation
+class _Counter:
+    """Running top-1 mistakes of one model."""
+
+    def __init__(self, loaded: LoadedModel, num_classes: int) -> None:
+        self.model = loaded.model
+        self.name = loaded.name
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        self.device = tensors[0].device if tensors else torch.device("cpu")
+        self.dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
+        self.num_classes = num_classes
+
+    def wrong(self, x: Tensor, y: Tensor) -> int:
+        logits = self.model(x.to(self.device, self.dtype))
+        if not isinstance(logits, Tensor) or logits.dim() != 2 or logits.shape[0] != len(x):
+            got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
+            raise ModelOutputError(f"model {self.name} returned {got} for a batch of {len(x)}; logits (B, classes) are needed")
+        if logits.shape[1] < self.num_classes:
+            raise ModelOutputError(
+                f"model {self.name} has {logits.shape[1]} outputs but the data has class index "
+                f"{self.num_classes - 1}; use a model trained on these classes"
+            )
+        return int((logits.argmax(1).cpu() != y).sum())
+
+
+def _select(corruptions: Sequence[str] | None, severities: Sequence[int]) -> tuple[list[str], list[int]]:
+    names = [CORRUPTIONS.canonical(n) for n in (corruptions or BENCHMARK_CORRUPTIONS)]
+    return names, [_check_severity(s) for s in severities]
+
+
+def _bar(progress: bool, total: int, desc: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="img", desc=desc)
+
+
+def evaluate_robustness(
+    model: str | LoadedModel | nn.Module,
+    data: str | os.PathLike[str],
+    *,
+    layout: str = "auto",
+    corruptions: Sequence[str] | None = None,
+    severities: Sequence[int] = SEVERITIES,
+    clean_dir: str | os.PathLike[str] | None = None,
+    clean_error: float | None = None,
+    baseline: str | None = "auto",
+    params: str = "auto",
+    seed: int = 0,
+    batch_size: int = 64,
+    num_workers: int | None = None,
+    device: str | torch.device | None = None,
+    preprocess: Preprocess | Mapping[str, Any] | None = None,
+    frost_dir: str | os.PathLike[str] | None = None,
+    limit: int | None = None,
+    progress: bool = False,
+) -> RobustnessResult:
+    """Top-1 error of ``model`` per corruption and severity, with mCE / relative mCE.
+
+    Args:
+        model: a spec (``"torchvision:resnet50"`` ..., as ``load_model``), a ``LoadedModel`` or an
+            ``nn.Module`` taking ImageNet-normalised input.
+        data: a folder in one of the layouts of the module docstring.
+        layout: ``"auto"`` (detect), ``"imagenet-c"``, ``"cifar-c"`` or ``"clean"``.
+        corruptions: names to evaluate (default: the 15 benchmark corruptions).
+        severities: levels to evaluate.
+        clean_dir: clean ``<class>/<file>`` images for the clean error (``imagenet-c`` layout);
+            the ``clean`` layout measures it on ``data`` itself.
+        clean_error: the model's clean error (fraction), if known instead.
+        baseline: ``"alexnet"``, None (no normalisation) or ``"auto"``: AlexNet for ImageNet
+            data, none for CIFAR-C.
+        params: corruption parameters for the ``clean`` layout (see ``corrupt``).
+        seed: seeds the on-the-fly corruptions (per batch, as ``corrupt_folder``).
+        batch_size, num_workers, device: how to run.
+        preprocess: replaces the model's resize/crop (e.g. ``{"resize": None, "crop": None}``
+            for 32-px CIFAR models).
+        frost_dir: the frost pictures (``clean`` layout).
+        limit: evaluate at most this many images per corruption and severity (quick runs).
+        progress: show a progress bar.
+
+    Raises:
+        DataError: unreadable or inconsistent data (named); UnknownNameError for bad names;
+        ModelOutputError: the model's output does not fit the classes.
+    """
+    check_choice(layout, LAYOUTS, "layout")
+    check_positive(batch_size, "batch_size")
+    if limit is not None:
+        check_positive(limit, "limit")
+    names, levels = _select(corruptions, severities)
+    root = Path(data)
+    kind = detect_layout(root) if layout == "auto" else layout
+    loaded = resolve_model(model, preprocess, device)
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    with torch.inference_mode():
+        if kind == "cifar-c":
+            errors, counts = _eval_cifar(loaded, root, names, levels, batch_size, limit, progress)
+        elif kind == "imagenet-c":
+            errors, counts = _eval_folders(loaded, root, names, levels, batch_size, num_workers, dev, limit, progress)
+        else:
+            errors, counts, measured, family = _eval_on_the_fly(
+                loaded, root, names, levels, batch_size, num_workers, dev, limit, seed, params, frost_dir, progress
+            )
+            clean_error = measured if clean_error is None else clean_error
+        if kind == "imagenet-c" and clean_dir is not None and clean_error is None:
+            clean_error = _clean_error(loaded, Path(clean_dir), batch_size, num_workers, dev, limit, progress)
+    result = RobustnessResult(loaded.name, str(root), kind, errors, counts, clean_error,
+                              params=family if kind == "clean" else None)
+    use_baseline = (kind != "cifar-c" and (kind != "clean" or family == "imagenet")) if baseline == "auto" else baseline is not None
+    _summarise(result, use_baseline)
+    return result
+
+
+def _eval_folders(loaded, root, names, levels, batch_size, num_workers, dev, limit, progress):
+    counter = None
+    errors: dict[str, dict[int, float]] = {}
+    counts: dict[str, dict[int, int]] = {}
+    classes: dict[str, int] | None = None
+    missing = [f"{n}/{s}" for n in names for s in levels if not (root / n / str(s)).is_dir()]
+    if missing:
+        raise DataError(f"{root} lacks the ImageNet-C folders {', '.join(missing[:6])}"
+                        f"{' ...' if len(missing) > 6 else ''}; evaluate fewer with corruptions=/severities=")
+    for name in names:
+        for level in levels:
+            folder = root / name / str(level)
+            if classes is None:
+                class_names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+                classes = _class_index(class_names)
+                counter = _Counter(loaded, max(classes.values()) + 1)
+            paths, labels, _ = _labelled_images(folder, classes)
+            error, n = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers,
+                                     dev, _bar(progress, len(paths[:limit]), f"{name} {level}"))
+            errors.setdefault(name, {})[level] = error
+            counts.setdefault(name, {})[level] = n
+    return errors, counts
+
+
+def _folder_error(counter, loaded, paths, labels, batch_size, num_workers, dev, bar) -> tuple[float, int]:
+    """Top-1 error over image files, and how many there were."""
+    wrong = 0
+    for x, y in _loader(paths, labels, loaded.preprocess, batch_size, num_workers, dev):
+        wrong += counter.wrong(x.float().div_(255), y)
+        if bar is not None:
+            bar.update(len(y))
+    if bar is not None:
+        bar.close()
+    return wrong / len(paths), len(paths)
+
+
+def _clean_error(loaded, folder, batch_size, num_workers, dev, limit, progress) -> float:
+    paths, labels, classes = _labelled_images(folder)
+    counter = _Counter(loaded, max(classes.values()) + 1)
+    return _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers, dev,
+                         _bar(progress, len(paths[:limit]), "clean"))[0]
+
+
+def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
+    labels_file = root / "labels.npy"
+    if not labels_file.is_file():
+        raise DataError(f"{root} has no labels.npy (CIFAR-10-C / CIFAR-100-C layout)")
+    labels = np.load(labels_file, mmap_mode="r")
+    counter = _Counter(loaded, int(labels.max()) + 1)
+    errors: dict[str, dict[int, float]] = {}
+    counts: dict[str, dict[int, int]] = {}
+    for name in names:
+        file = root / f"{name}.npy"
+        if not file.is_file():
+            raise DataError(f"{root} has no {file.name}; evaluate fewer with corruptions=")
+        images = np.load(file, mmap_mode="r")
+        if images.ndim != 4 or images.shape[-1] != 3 or len(images) != len(labels):
+            raise DataError(f"{file} must hold (N, H, W, 3) uint8 images, one per label; got {images.shape}")
+        per = len(images) // 5
+        for level in levels:
+            lo, hi = (level - 1) * per, (level - 1) * per + (per if limit is None else min(per, int(limit)))
+            bar = _bar(progress, hi - lo, f"{name} {level}")
+            wrong = 0
+            for start in range(lo, hi, int(batch_size)):
+                stop = min(start + int(batch_size), hi)
+                x = torch.from_numpy(np.array(images[start:stop], copy=True)).permute(0, 3, 1, 2).float().div_(255)
+                y = torch.from_numpy(np.asarray(labels[start:stop], dtype=np.int64))
+                wrong += counter.wrong(_tensor_geometry(x, loaded.preprocess), y)
+                if bar is not None:
+                    bar.update(stop - start)
+            if bar is not None:
+                bar.close()
+            errors.setdefault(name, {})[level] = wrong / (hi - lo)
+            counts.setdefault(name, {})[level] = hi - lo
+    return errors, counts
+
+
+def _eval_on_the_fly(loaded, root, names, levels, batch_size, num_workers, dev, limit, seed, params, frost_dir, progress):
+    paths, labels, classes = _labelled_images(root)
+    paths, labels = paths[:limit], labels[:limit]
+    counter = _Counter(loaded, max(classes.values()) + 1)
+    size = loaded.preprocess.input_size
+    family = parameter_family(size, size, params)
+    wrong = {(n, s): 0 for n in names for s in levels}
+    clean_wrong = 0
+    bar = _bar(progress, len(paths) * (1 + len(names) * len(levels)), "robustness")
+    for index, (x, y) in enumerate(_loader(paths, labels, loaded.preprocess, batch_size, num_workers, dev)):
+        x = x.to(dev).float().div_(255)
+        clean_wrong += counter.wrong(x, y)
+        for name in names:
+            for level in levels:
+                gen = batch_generator(seed, name, level, index, dev)
+                wrong[name, level] += counter.wrong(corrupt(x, name, level, gen, params=family, frost_dir=frost_dir), y)
+        if bar is not None:
+            bar.update(len(y) * (1 + len(names) * len(levels)))
+    if bar is not None:
+        bar.close()
+    n = len(paths)
+    errors = {name: {level: wrong[name, level] / n for level in levels} for name in names}
+    counts = {name: {level: n for level in levels} for name in names}
+    return errors, counts, clean_wrong / n, family
+
+
+def _summarise(result: RobustnessResult, normalise: bool) -> None:
+    """Fill mCE, relative mCE, CE and the mean error from ``result.errors``."""
+    bench = [n for n in BENCHMARK_CORRUPTIONS if n in result.errors]
+    if bench:
+        result.mean_error = 100 * float(np.mean([np.mean(list(result.errors[n].values())) for n in bench]))
+    if not normalise:
+        return
+    complete = len(bench) == 15 and all(len(result.errors[n]) == 5 for n in bench)
+    if complete:
+        table = {n: [result.errors[n][s] for s in SEVERITIES] for n in bench}
+        summary = mce(table, clean_error=result.clean_error)
+        result.mce, result.relative_mce = summary.mce, summary.relative_mce
+        result.ce, result.relative_ce = summary.ce, summary.relative_ce
+        return
+    for n in bench:  # a subset: CE over the severities evaluated, no mCE
+        levels = sorted(result.errors[n])
+        model = sum(result.errors[n][s] for s in levels)
+        alex = sum(ALEXNET_ERRORS[n][s - 1] for s in levels)
+        result.ce[n] = 100 * model / alex
+        if result.clean_error is not None:
+            result.relative_ce[n] = 100 * (model - len(levels) * result.clean_error) / (alex - len(levels) * ALEXNET_CLEAN_ERROR)
+
+
+def plot_robustness(result: RobustnessResult, path: str | os.PathLike[str]) -> Path:
+    """Bar plot of the error per corruption (mean over severities), AlexNet's as ticks.
+
+    Needs matplotlib. Written atomically; the format follows the suffix (.png, .pdf, .svg).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ..io import atomic_write
+
+    names = list(result.errors)
+    means = [100 * float(np.mean(list(result.errors[n].values()))) for n in names]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(names) + 2), 4.0))
+    ax.bar(range(len(names)), means, color="#4c72b0", label=result.model)
+    alex = [(i, 100 * float(np.mean([ALEXNET_ERRORS[n][s - 1] for s in result.errors[n]])))
+            for i, n in enumerate(names) if n in ALEXNET_ERRORS and result.layout != "cifar-c"]
+    if alex:
+        ax.scatter([i for i, _ in alex], [v for _, v in alex], marker="_", s=300, color="#c44e52",
+                   label="AlexNet (ImageNet-C)", zorder=3)
+    if result.clean_error is not None:
+        ax.axhline(100 * result.clean_error, color="gray", linestyle="--", linewidth=1, label="clean error")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels([n.replace("_", " ") for n in names], rotation=45, ha="right")
+    ax.set_ylabel("top-1 error (%)")
+    title = f"{result.model}: "
+    title += f"mCE {result.mce:.1f}" if result.mce is not None else f"mean corruption error {result.mean_error:.1f}%"
+    ax.set_title(title)
+    ax.set_ylim(0, 100)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    target = Path(path)
+    with atomic_write(target) as tmp:
+        fig.savefig(tmp, format=target.suffix.lstrip(".") or "png", dpi=120)
+    plt.close(fig)
+    return target

@@ -1,0 +1,14 @@
+"""Training with style augmentation: configs, methods, the loop, evaluation."""
+
+from .config import TrainConfig, load_config
+from .data import DataBundle
+from .hparams import default_hparams, random_hparams
+from .loop import TrainResult, build_model, train
+from .methods import METHODS, Method, create_method
+from .nets import SmallResNet, small_resnet
+
+__all__ = [
+    "TrainConfig", "load_config", "DataBundle", "default_hparams", "random_hparams",
+    "TrainResult", "build_model", "train", "METHODS", "Method", "create_method",
+    "SmallResNet", "small_resnet",
+]

@@ -1,0 +1,163 @@
+"""The training configuration: one dataclass, loadable from TOML, every key also a flag."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import types
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from ..errors import InvalidArgumentError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["TrainConfig", "load_config", "add_config_arguments", "config_from_args"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs. Defaults train the built-in benchmark on the CPU.
+
+    Attributes:
+        data: ``"shapes"`` (built-in benchmark), ``"folder:PATH"`` (``root/<class>/<img>``),
+            ``"domains:PATH"`` (``root/<domain>/<class>/<img>``: PACS, Office-Home, VLCS,
+            DomainNet), ``"cifar10:PATH"`` or ``"cifar100:PATH"``.
+        train_domains: domains to train on (multi-domain data); None = all but test_domains.
+        test_domains: held-out domains (multi-domain data).
+        model: ``"small_resnet"``, ``"torchvision:resnet18"``, ``"timm:NAME"``, ``file.py:fn``.
+        pretrained: load the model's pretrained weights (torchvision/timm specs).
+        method: ``"erm"`` or a style layer name (``"mixstyle"``, ``"padain"``, ``"efdmix"``,
+            ``"dsu"``, ``"adversarial_style"``); see ``stylebias list methods``.
+        layer_after: module names to attach the style layer after (default: the preset).
+        layer_preset: attachment preset; ``"auto"`` picks one from the model's module names.
+        hparams: method/optimiser hyperparameter overrides (see training/hparams.py).
+        steps: optimisation steps.
+        batch_size: images per step (per process under DDP).
+        image_size: side of the square training images.
+        amp: mixed precision (bf16 on CPU, fp16 with a grad scaler on CUDA).
+        seed: seeds the model init, data order, augmentation and every style layer.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
+        workers: DataLoader worker processes.
+        output_dir: where checkpoints, metrics and results go (nothing is written elsewhere).
+        checkpoint_every: steps between checkpoints (and evaluations).
+        resume: continue from ``output_dir/checkpoint.pt`` when it exists.
+        log_format: ``"jsonl"`` or ``"csv"`` metrics log; ``tensorboard`` adds event files.
+        corruption_severities: severities for the corrupted test split (built-in benchmark).
+        progress: show a progress bar.
+    """
+
+    data: str = "shapes"
+    train_domains: list[str] | None = None
+    test_domains: list[str] | None = None
+    model: str = "small_resnet"
+    pretrained: bool = False
+    method: str = "erm"
+    layer_after: list[str] | None = None
+    layer_preset: str = "auto"
+    hparams: dict[str, Any] = field(default_factory=dict)
+    steps: int = 600
+    batch_size: int = 64
+    image_size: int = 32
+    amp: bool = False
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    output_dir: Path = Path("runs/train")
+    checkpoint_every: int = 200
+    resume: bool = True
+    log_format: str = "jsonl"
+    tensorboard: bool = False
+    corruption_severities: list[int] = field(default_factory=lambda: [3])
+    progress: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (paths as strings)."""
+        out = dataclasses.asdict(self)
+        out["output_dir"] = str(self.output_dir)
+        return out
+
+
+def _field_types() -> dict[str, Any]:
+    return get_type_hints(TrainConfig)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    hint = _field_types()[name]
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = get_origin(hint), get_args(hint)
+    if hint is Path:
+        return Path(value)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        return [args[0](v) for v in value]
+    if origin is dict:
+        if isinstance(value, str):
+            value = json.loads(value)
+        if not isinstance(value, dict):
+            raise InvalidArgumentError(f"config key {name!r} must be a table/dict, got {value!r}")
+        return value
+    if hint is bool:
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    try:
+        return hint(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"config key {name!r} must be {hint.__name__}, got {value!r}") from None
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
+    """Build a :class:`TrainConfig` from a TOML file and/or keyword overrides.
+
+    Unknown keys raise with the list of valid ones, so typos never pass silently.
+    """
+    values: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as fh:
+            try:
+                values.update(tomllib.load(fh))
+            except tomllib.TOMLDecodeError as err:
+                raise InvalidArgumentError(f"{path}: not valid TOML: {err}") from None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    valid = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - valid)
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(valid))}"
+        )
+    return TrainConfig(**{k: _coerce(k, v) for k, v in values.items()})
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config FILE`` and one ``--key`` flag per TrainConfig field (default: unset)."""
+    parser.add_argument("--config", type=Path, help="TOML file with any of the keys below")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        hint = _field_types()[f.name]
+        origin = get_origin(hint)
+        if hint is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        elif origin is list or list in get_args(hint) or any(get_origin(a) is list for a in get_args(hint)):
+            parser.add_argument(flag, nargs="+", default=None)
+        elif origin is dict:
+            parser.add_argument(flag, default=None, metavar="JSON", help="JSON object")
+        else:
+            parser.add_argument(flag, default=None)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The config of a parsed command line: the file's values, then the flags given."""
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
+    return load_config(getattr(args, "config", None), **overrides)

@@ -1,0 +1,136 @@
+"""Data for training: what a run trains and is evaluated on, and a resumable batch stream."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+__all__ = ["DataBundle", "BatchStream", "seed_for"]
+
+
+def seed_for(*parts: Any) -> int:
+    """A 63-bit seed from any parts (stable across processes, unlike hash())."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+@dataclass
+class DataBundle:
+    """The datasets of one run. Items are ``(image, label, ...)`` with images (3, H, W) in [0, 1].
+
+    Attributes:
+        train: training set.
+        val: held-out part of the training distribution (model selection), or None.
+        tests: named test sets, e.g. one per held-out domain.
+        cue_conflict: items ``(image, shape_label, texture_label, ...)`` for shape bias, or None.
+        corruption_source: clean test images for the corruption error, or None.
+        num_classes: output size of the classifier.
+        class_names: names of the classes (optional).
+        description: one line saying what the data is.
+    """
+
+    train: Dataset
+    num_classes: int
+    val: Dataset | None = None
+    tests: dict[str, Dataset] = field(default_factory=dict)
+    cue_conflict: Dataset | None = None
+    corruption_source: Dataset | None = None
+    class_names: list[str] | None = None
+    description: str = ""
+
+
+class _IndexStream(Sampler[list[tuple[int, int]]]):
+    """Infinite batches of (index, epoch): a fresh permutation per epoch from (seed, epoch).
+
+    Starting at ``start_batch`` reproduces exactly the batches an uninterrupted run would have
+    seen from that point, which is what makes resuming exact. Under DDP each rank takes every
+    ``world``-th sample of the epoch's permutation.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1, start_batch: int = 0) -> None:
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.rank, self.world, self.start_batch = rank, world, start_batch
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        per_epoch = self.n // self.world
+        position = self.start_batch * self.batch_size  # in this rank's stream
+        while True:
+            epoch, offset = divmod(position, per_epoch)
+            g = torch.Generator().manual_seed(seed_for(self.seed, "epoch", epoch))
+            order = torch.randperm(self.n, generator=g)[self.rank :: self.world][:per_epoch]
+            batch = []
+            while len(batch) < self.batch_size:
+                if offset == per_epoch:  # batches run across epoch boundaries
+                    epoch, offset = epoch + 1, 0
+                    g = torch.Generator().manual_seed(seed_for(self.seed, "epoch", epoch))
+                    order = torch.randperm(self.n, generator=g)[self.rank :: self.world][:per_epoch]
+                batch.append((int(order[offset]), epoch))
+                offset += 1
+            position += self.batch_size
+            yield batch
+
+    def __len__(self) -> int:  # pragma: no cover - infinite
+        raise TypeError("an infinite stream has no length")
+
+
+class _SeededItems(Dataset):
+    """Wraps a dataset so that random augmentation of item i in epoch e depends only on
+    (seed, e, i), not on worker count or order: resumed runs see the same images."""
+
+    def __init__(self, dataset: Dataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        index, epoch = key
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed_for(self.seed, "item", epoch, index))
+            return self.dataset[index]
+
+
+class BatchStream:
+    """An endless, resumable stream of training batches.
+
+    Args:
+        dataset: training set.
+        batch_size: per process.
+        seed: run seed.
+        start_step: the number of batches already consumed (resume point).
+        workers: DataLoader workers.
+        rank, world: DDP position.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        seed: int,
+        start_step: int = 0,
+        workers: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
+        n = len(dataset)  # type: ignore[arg-type]
+        if n < batch_size * world:
+            from ..errors import DataError
+
+            raise DataError(f"the training set has {n} items, fewer than one batch of {batch_size * world}")
+        sampler = _IndexStream(n, batch_size, seed, rank, world, start_step)
+        self.loader = DataLoader(
+            _SeededItems(dataset, seed), batch_sampler=sampler, num_workers=workers,
+            persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
+        )
+        self._iter = iter(self.loader)
+
+    def __next__(self) -> Any:
+        return next(self._iter)
+
+    def __iter__(self) -> BatchStream:
+        return self

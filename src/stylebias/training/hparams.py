@@ -1,0 +1,79 @@
+"""The only home of training defaults and random-search ranges (DomainBed's hparams_registry).
+
+``default_hparams(method)`` gives the values a run uses unless overridden;
+``random_hparams(method, seed)`` draws a configuration for a sweep, each value seeded by
+(seed, name) so adding a hyperparameter never changes the draws of the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import UnknownNameError
+
+__all__ = ["default_hparams", "random_hparams", "HPARAMS"]
+
+Sampler = Callable[[np.random.Generator], Any]
+
+
+def _log_uniform(lo: float, hi: float) -> Sampler:
+    return lambda r: float(10 ** r.uniform(lo, hi))
+
+
+def _uniform(lo: float, hi: float) -> Sampler:
+    return lambda r: float(r.uniform(lo, hi))
+
+
+def _fixed(value: Any) -> Sampler:
+    return lambda r: value
+
+
+# name -> (default, random-search sampler), common to every method
+_COMMON: dict[str, tuple[Any, Sampler]] = {
+    "optimizer": ("sgd", _fixed("sgd")),
+    "lr": (0.05, _log_uniform(-2.5, -0.7)),
+    "momentum": (0.9, _fixed(0.9)),
+    "weight_decay": (5e-4, _log_uniform(-5, -3)),
+    "warmup_steps": (0, _fixed(0)),
+    "label_smoothing": (0.0, _fixed(0.0)),
+    "model_width": (32, _fixed(32)),  # channels of small_resnet's first stage
+}
+
+# method -> its own hyperparameters (passed to the style layer constructor)
+_METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
+    "erm": {},
+    "padain": {"p": (0.01, _log_uniform(-3, -1))},
+    "mixstyle": {"p": (0.5, _uniform(0.1, 1.0)), "alpha": (0.1, _log_uniform(-1.5, 0))},
+    "efdmix": {"p": (0.5, _uniform(0.1, 1.0)), "alpha": (0.1, _log_uniform(-1.5, 0))},
+    "dsu": {"p": (0.5, _uniform(0.1, 1.0))},
+    "adversarial_style": {
+        "steps": (2, _fixed(2)),  # the paper's 6 costs 3x a step; 2 fits a CPU budget
+        "step_size": (0.2, _uniform(0.05, 0.4)),
+        "bound": (1.1, _uniform(0.2, 1.1)),
+    },
+}
+
+HPARAMS = _METHOD
+
+
+def _table(method: str) -> dict[str, tuple[Any, Sampler]]:
+    if method not in _METHOD:
+        raise UnknownNameError(f"no hyperparameters for method {method!r}; known: {', '.join(sorted(_METHOD))}")
+    return {**_COMMON, **_METHOD[method]}
+
+
+def default_hparams(method: str) -> dict[str, Any]:
+    """The defaults of ``method`` (optimiser settings plus the method's own values)."""
+    return {name: default for name, (default, _) in _table(method).items()}
+
+
+def random_hparams(method: str, seed: int) -> dict[str, Any]:
+    """A random-search draw for ``method``; each value depends only on (seed, its name)."""
+    out = {}
+    for name, (_, sample) in _table(method).items():
+        digest = hashlib.sha256(f"{seed}/{name}".encode()).digest()
+        out[name] = sample(np.random.default_rng(int.from_bytes(digest[:8], "little")))
+    return out

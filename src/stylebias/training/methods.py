@@ -1,0 +1,211 @@
+"""Training methods: each one a class with ``update(batch) -> dict`` and ``predict(x)``.
+
+``ERM`` is plain empirical risk minimisation. Every registered style layer is also a method:
+ERM with that layer attached (``StyleLayerMethod``), except the adversarial layer, whose
+update runs the inner maximisation (``AdversarialStyleMethod``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.functional import cross_entropy
+
+from .._registry import Registry
+from ..attach import PRESETS, attach
+from ..errors import InvalidArgumentError
+from ..layers import STYLE_LAYERS, perturb_style
+
+__all__ = ["Method", "ERM", "StyleLayerMethod", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset"]
+
+
+def pick_preset(model: nn.Module, layer: str) -> str:
+    """The attachment preset that fits ``model``'s module names, for ``preset="auto"``."""
+    names = dict(model.named_modules())
+    for candidate in ("resnet", "resnet3"):
+        preset = PRESETS.get(candidate)
+        if all(n in names for n in preset.requires) and layer in preset.placements:
+            return candidate
+    if layer == "padain":
+        return "convs"
+    raise InvalidArgumentError(
+        f"no attachment preset fits this model for {layer!r} (it has no ResNet stages "
+        "conv1/layer1..); name the modules with layer_after=[...]"
+    )
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+class Method(nn.Module):
+    """Base class: owns the model and its optimiser; the loop calls update() and predict().
+
+    Args:
+        model: the network (possibly DDP-wrapped by the caller after construction).
+        hparams: merged hyperparameters (see :mod:`stylebias.training.hparams`).
+        generator: seeds the method's own randomness (style layers).
+        amp_dtype: autocast dtype, or None for full precision.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        hparams: dict[str, Any],
+        *,
+        generator: torch.Generator | None = None,
+        amp_dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.hparams = dict(hparams)
+        self.generator = generator
+        self.amp_dtype = amp_dtype
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scaler: torch.amp.GradScaler | None = None
+
+    def configure_optimizer(self) -> torch.optim.Optimizer:
+        """Create the optimiser (after any DDP wrapping of ``self.model``)."""
+        hp = self.hparams
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if hp["optimizer"] == "sgd":
+            self.optimizer = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"], nesterov=True)
+        elif hp["optimizer"] in ("adam", "adamw"):
+            cls = torch.optim.AdamW if hp["optimizer"] == "adamw" else torch.optim.Adam
+            self.optimizer = cls(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
+        else:
+            raise InvalidArgumentError(f"optimizer must be 'sgd', 'adam' or 'adamw', got {hp['optimizer']!r}")
+        device = next(self.model.parameters()).device
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
+        return self.optimizer
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        device = next(self.model.parameters()).device
+        with torch.autocast(device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            yield
+
+    def criterion(self, logits: Tensor, targets: Tensor) -> Tensor:
+        return cross_entropy(logits.float(), targets, label_smoothing=self.hparams["label_smoothing"])
+
+    def backward(self, loss: Tensor) -> None:
+        assert self.scaler is not None, "configure_optimizer() first"
+        self.scaler.scale(loss).backward()
+
+    def optimizer_step(self) -> None:
+        assert self.optimizer is not None and self.scaler is not None
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def update(self, batch: tuple[Tensor, ...]) -> dict[str, float]:
+        """One optimisation step on ``batch = (images, labels, ...)``; returns logs."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def predict(self, x: Tensor) -> Tensor:
+        """Logits (B, K) in float32. Runs the unwrapped model: under DDP, evaluation happens
+        on rank 0 alone and must not enter DDP's collective forward."""
+        with self.autocast():
+            return _unwrap(self.model)(x).float()
+
+
+class ERM(Method):
+    """Empirical risk minimisation: cross-entropy on the batch."""
+
+    def update(self, batch: tuple[Tensor, ...]) -> dict[str, float]:
+        x, y = batch[0], batch[1]
+        with self.autocast():
+            loss = self.criterion(self.model(x), y)
+        self.backward(loss)
+        self.optimizer_step()
+        return {"loss": loss.item()}
+
+
+def _layer_kwargs(layer: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters that are constructor arguments of the style layer."""
+    import inspect
+
+    accepted = inspect.signature(STYLE_LAYERS.get(layer)).parameters
+    return {k: v for k, v in hparams.items() if k in accepted and k != "generator"}
+
+
+class StyleLayerMethod(ERM):
+    """ERM with a style layer attached at ``layer_after`` (or the preset's places).
+
+    Args:
+        layer: registry name of the style layer.
+        layer_after: module names; default: the preset's placement for this model.
+        layer_preset: ``"auto"`` or a preset name.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        hparams: dict[str, Any],
+        *,
+        layer: str,
+        layer_after: list[str] | None = None,
+        layer_preset: str = "auto",
+        generator: torch.Generator | None = None,
+        amp_dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(model, hparams, generator=generator, amp_dtype=amp_dtype)
+        self.layer = STYLE_LAYERS.canonical(layer)
+        kwargs = _layer_kwargs(self.layer, self.hparams)
+        if layer_after:
+            self.handle = attach(model, self.layer, after=layer_after, generator=generator, **kwargs)
+        else:
+            preset = pick_preset(model, self.layer) if layer_preset == "auto" else layer_preset
+            self.handle = attach(model, self.layer, preset=preset, generator=generator, **kwargs)
+
+
+class AdversarialStyleMethod(StyleLayerMethod):
+    """AdvBN training: clean loss plus the loss under the worst-case style perturbation."""
+
+    def update(self, batch: tuple[Tensor, ...]) -> dict[str, float]:
+        x, y = batch[0], batch[1]
+        net = _unwrap(self.model)
+        with contextlib.ExitStack() as stack:
+            with self.autocast():  # the inner maximisation runs at the training precision
+                stack.enter_context(perturb_style(net, self.criterion, x, y))
+            if net is not self.model:  # DDP: accumulate locally, synchronise on the clean pass
+                stack.enter_context(self.model.no_sync())
+            with self.autocast():
+                loss_adv = self.criterion(self.model(x), y)
+            self.backward(loss_adv)
+        with self.autocast():
+            loss_clean = self.criterion(self.model(x), y)
+        self.backward(loss_clean)
+        self.optimizer_step()
+        return {"loss": loss_clean.item(), "loss_adv": loss_adv.item()}
+
+
+METHODS: Registry[Any] = Registry("method")
+METHODS.register("erm", ERM)
+for _name in STYLE_LAYERS:
+    _cls = AdversarialStyleMethod if _name == "adversarial_style" else StyleLayerMethod
+    METHODS.register(_name, partial(_cls, layer=_name))
+
+
+def create_method(
+    name: str,
+    model: nn.Module,
+    hparams: dict[str, Any],
+    *,
+    layer_after: list[str] | None = None,
+    layer_preset: str = "auto",
+    generator: torch.Generator | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> Method:
+    """Build the method registered as ``name`` around ``model``."""
+    factory = METHODS.get(name)
+    kwargs: dict[str, Any] = {"generator": generator, "amp_dtype": amp_dtype}
+    if factory is not ERM:
+        kwargs.update(layer_after=layer_after, layer_preset=layer_preset)
+    return factory(model, hparams, **kwargs)

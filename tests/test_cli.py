@@ -1,0 +1,53 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from stylebias import __version__
+from stylebias.cli import main
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"stylebias {__version__}"
+    assert main([]) == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_console_script_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "stylebias.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "usage: stylebias" in out.stdout
+
+
+def test_list_layers_and_presets_as_json(capsys):
+    assert main(["list", "layers", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == ["adversarial_style", "dsu", "efdmix", "mixstyle", "padain"]
+    assert main(["list", "presets", "--pattern", "res*"]) == 0
+    assert capsys.readouterr().out.startswith("resnet")
+
+
+def test_demo_writes_results_for_every_layer(tmp_path, capsys):
+    assert main(["demo", "--quick", "--output", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "results.json").read_text())
+    rows = {r["layer"]: r for r in report["layers"]}
+    assert sorted(rows) == ["adversarial_style", "dsu", "efdmix", "mixstyle", "padain"]
+    for row in rows.values():
+        assert row["finite"] and row["identity_in_eval"]
+        assert row["mean_abs_change"] > 0.05  # every layer changed the styled batch
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_library_errors_become_one_line_messages(capsys, monkeypatch):
+    import stylebias.cli.demo as demo
+    from stylebias.errors import DataError
+
+    def boom(**kwargs):
+        raise DataError("folder /nope has no images")
+
+    monkeypatch.setattr(demo, "showcase_layers", boom)
+    assert main(["demo"]) == 2
+    assert capsys.readouterr().err.strip() == "stylebias demo: error: folder /nope has no images"

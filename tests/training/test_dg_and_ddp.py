@@ -1,0 +1,72 @@
+import os
+import socket
+
+import torch
+import torch.multiprocessing as mp
+
+from stylebias.training import load_config, train
+from stylebias.training.dg import format_table, leave_one_domain_out, run_dir
+from tests.training.conftest import tiny_bundle
+
+DOMAINS = ["a", "b", "c"]
+
+
+def data_for(cfg):
+    return tiny_bundle(seed=DOMAINS.index(cfg.test_domains[0]))
+
+
+def test_leave_one_domain_out_sweep_tables_and_resumes(tmp_path, monkeypatch):
+    base = load_config(steps=4, batch_size=16, checkpoint_every=2, progress=False, hparams={"model_width": 4})
+    result = leave_one_domain_out(base, DOMAINS, ["erm", "mixstyle"], [0, 1], tmp_path, data_fn=data_for)
+    assert len(result.runs) == 2 * 3 * 2
+    assert {r["held_out"] for r in result.runs} == set(DOMAINS)
+    for method in ("erm", "mixstyle"):
+        row = result.table[method]
+        assert list(row) == [*DOMAINS, "average"]
+        values = [r["selected"]["test_acc"] for r in result.runs if r["method"] == method and r["held_out"] == "b"]
+        assert abs(row["b"]["mean"] - sum(values) / 2) < 1e-12 and row["b"]["n"] == 2
+    text = format_table(result.table)
+    assert text.splitlines()[0] == "| method | a | b | c | average |" and "±" in text
+    # a second sweep reads the finished runs back instead of training again
+    import stylebias.training.loop as loop
+
+    monkeypatch.setattr(loop, "BatchStream", lambda *a, **k: (_ for _ in ()).throw(AssertionError("retrained")))
+    again = leave_one_domain_out(base, DOMAINS, ["erm", "mixstyle"], [0, 1], tmp_path, data_fn=data_for)
+    assert again.table == result.table
+
+
+def test_run_dir_depends_on_the_config():
+    cfg = load_config(method="erm", seed=1, test_domains=["a"])
+    other = load_config(method="erm", seed=1, test_domains=["a"], steps=5)
+    assert run_dir("x", cfg).name.startswith("erm-a-s1-")
+    assert run_dir("x", cfg) != run_dir("x", other)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank, world, port, out, results):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    cfg = load_config(method="mixstyle", steps=4, batch_size=8, checkpoint_every=2, output_dir=out,
+                      progress=False, hparams={"model_width": 4, "p": 1.0})
+    result = train(cfg, data=tiny_bundle())
+    import torch.distributed as dist
+
+    flat = torch.cat([p.detach().flatten() for p in result.model.parameters()])
+    results[rank] = (len(result.history), flat)
+    dist.destroy_process_group()
+
+
+def test_ddp_run_under_torchrun_environment(tmp_path):
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        results = manager.dict()
+        mp.start_processes(_worker, args=(2, _free_port(), tmp_path / "ddp", results), nprocs=2, start_method="spawn")
+        (evals0, weights0), (evals1, weights1) = results[0], results[1]
+        assert evals0 == 2 and evals1 == 0  # only rank 0 evaluates and logs
+        torch.testing.assert_close(weights0, weights1)  # replicas stay in sync
+    assert (tmp_path / "ddp" / "done").exists()
