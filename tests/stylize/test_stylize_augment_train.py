@@ -28,7 +28,7 @@ def test_augment_stylizes_the_drawn_samples(stylizer):
     for j, i in enumerate(params["index"].tolist()):
         s = int(params["style"][j])
         expect = stylizer(x[i : i + 1], styles[s : s + 1], params["alpha"][j : j + 1])
-        assert torch.allclose(out[i], expect[0], atol=1e-5)
+        assert torch.allclose(out[i], expect[0], atol=1e-3)
         assert 0.2 <= float(params["alpha"][j]) <= 0.9
 
 

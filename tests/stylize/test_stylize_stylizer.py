@@ -113,17 +113,18 @@ def test_output_has_content_size(stylizer, size):
 def test_batched_equals_one_by_one_and_code_reuse(stylizer):
     gen = torch.Generator().manual_seed(3)
     content, style = torch.rand(3, 3, 24, 20, generator=gen), torch.rand(3, 3, 32, 32, generator=gen)
-    batched = stylizer(content, style, 0.7)
-    singles = torch.cat([stylizer(content[i : i + 1], style[i : i + 1], 0.7) for i in range(3)])
-    assert torch.allclose(batched, singles, atol=1e-5)
+    batched = stylizer(content, style, 0.7, clamp=False)
+    singles = torch.cat([stylizer(content[i : i + 1], style[i : i + 1], 0.7, clamp=False)
+                         for i in range(3)])  # fmt: skip
+    assert close(batched, singles)
     code = stylizer.encode_style(style)
-    assert torch.allclose(stylizer(content, code, 0.7), batched, atol=1e-6)
+    assert close(stylizer(content, code, 0.7, clamp=False), batched)
     # style batch of one broadcasts
     code0 = stylizer.encode_style(style[:1])
-    assert torch.allclose(stylizer(content, code0), stylizer(content, style[:1]), atol=1e-6)
+    assert close(stylizer(content, code0, clamp=False), stylizer(content, style[:1], clamp=False))
     # per-sample alpha
-    per = stylizer(content, code, torch.tensor([0.0, 0.7, 1.0]))
-    assert torch.allclose(per[1], batched[1], atol=1e-6)
+    per = stylizer(content, code, torch.tensor([0.0, 0.7, 1.0]), clamp=False)
+    assert close(per[1], batched[1])
 
 
 @torch.no_grad()
@@ -134,7 +135,7 @@ def test_stylize_many_is_batch_independent(stylizer):
     outs = stylizer.stylize_many(images, code, 0.9)
     for i, img in enumerate(images):
         alone = stylizer(img[None], code[i], 0.9)[0]
-        assert outs[i].shape == img.shape and torch.allclose(outs[i], alone, atol=1e-5)
+        assert outs[i].shape == img.shape and close(outs[i], alone, 1e-3)
     with pytest.raises(ShapeError, match="padded size"):
         stylizer.stylize_many([torch.rand(3, 16, 16), torch.rand(3, 40, 16)], code)
 
@@ -189,7 +190,7 @@ def test_preserve_color_recolours_style(stylizer):
     content, style = torch.rand(2, 3, 16, 16, generator=gen), torch.rand(1, 3, 24, 24, generator=gen)
     out = stylizer(content, style, preserve_color=True)
     expect = stylizer(content, coral(style.expand(2, -1, -1, -1), content))
-    assert torch.allclose(out, expect, atol=1e-6)
+    assert close(out, expect, 1e-3)
     blend = stylizer(content, torch.rand(2, 3, 16, 16), interpolation_weights=[1, 1], preserve_color=True)
     assert blend.shape == content.shape
     with pytest.raises(InvalidArgumentError, match="preserve_color"):
@@ -224,4 +225,4 @@ def test_stylize_many_encodes_a_repeated_image_once(stylizer, monkeypatch):
     assert seen == [1]
     monkeypatch.undo()
     for i in range(3):
-        assert torch.allclose(outs[i], stylizer(img[None], code[i])[0], atol=1e-5)
+        assert close(outs[i], stylizer(img[None], code[i])[0], 1e-3)
