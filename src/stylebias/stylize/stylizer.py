@@ -318,20 +318,10 @@ class AdaINStylizer(nn.Module):
                 "image), not a pre-encoded StyleCode"
             )
         per_content = preserve_color and weights is not None
-        out = self._run(pad_to_multiple(content), style, alpha_t, method, weights, per_content)
+        feats = self.encoder(pad_to_multiple(content))
+        out = self._decode(feats, style, alpha_t, method, weights, per_content)
         out = out[..., :height, :width]
         return out.clamp(0, 1) if clamp else out
-
-    def _run(
-        self,
-        padded: Tensor,
-        style: Tensor | StyleCode,
-        alpha: Tensor,
-        method: str,
-        weights: Tensor | None = None,
-        per_content: bool = False,
-    ) -> Tensor:
-        return self._decode(self.encoder(padded), style, alpha, method, weights, per_content)
 
     def _decode(
         self,
