@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "stylebias.cli.explain",
     "stylebias.cli.corrupt",
     "stylebias.cli.robustness",
+    "stylebias.cli.stylize",
+    "stylebias.cli.train_decoder",
 )
 
 

@@ -4,6 +4,7 @@ Nothing here keeps state or draws random numbers: permutations, mixing weights a
 arguments. The layers in :mod:`stylebias.layers` sample those and call one function each.
 """
 
+from .efdm import efdm, match_sorted, sorted_values
 from .statistics import adain, instance_stats, restyle
 from .style import adversarial_style, dsu, efdmix, mixstyle, permuted_adain
 
@@ -14,6 +15,9 @@ __all__ = [
     "permuted_adain",
     "mixstyle",
     "efdmix",
+    "efdm",
+    "sorted_values",
+    "match_sorted",
     "dsu",
     "adversarial_style",
 ]

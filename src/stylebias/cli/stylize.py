@@ -1,0 +1,78 @@
+"""``stylebias stylize``: make a stylized copy of an image folder (Stylized-ImageNet style)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..stylize.dataset import OUTPUT_FORMATS, PRECISIONS, StylizeConfig, stylize_dataset
+from ..stylize.stylizer import METHODS
+from ._common import print_json
+
+NAME = "stylize"
+HELP = "stylize every image of a folder with random paintings (AdaIN/EFDM); resumable, sharded"
+
+T = TypeVar("T")
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(StylizeConfig)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = _DEFAULTS
+    add = parser.add_argument
+    add("--content-dir", type=Path, required=True, help="folder of content images (recursive)")
+    add("--style-dir", type=Path, required=True, help="folder of style images (recursive)")
+    add("--output-dir", type=Path, required=True, help="where the stylized tree and manifest go")
+    add("--num-styles", type=int, default=d["num_styles"], help="styles per content image")
+    add("--alpha", type=float, default=d["alpha"], help="degree of stylization in [0, 1]")
+    add("--content-size", type=int, default=d["content_size"],
+        help="shorter side of contents in pixels (0: keep)")
+    add("--style-size", type=int, default=d["style_size"],
+        help="shorter side of styles in pixels (0: keep)")
+    add("--crop", type=int, default=d["crop"], help="centre crop of contents (0: none)")
+    add("--extensions", nargs="+", default=list(d["extensions"]),
+        help="file suffixes to use, case-insensitive")
+    add("--seed", type=int, default=d["seed"], help="style assignment seed")
+    add("--batch-size", type=int, default=d["batch_size"])
+    add("--workers", type=int, default=d["workers"], help="decoding processes")
+    add("--device", default=d["device"], help="auto, cpu, cuda, cuda:1, ...")
+    add("--vgg", type=Path, default=None, help="vgg_normalised.pth (default: the published one)")
+    add("--decoder", type=Path, default=None, help="decoder.pth (default: the published one)")
+    add("--method", choices=METHODS, default=d["method"])
+    add("--precision", choices=sorted(PRECISIONS), default=d["precision"],
+        help="network dtype; bf16 is much faster on CPUs with AMX and on GPUs")
+    add("--format", dest="output_format", choices=OUTPUT_FORMATS, default=d["output_format"],
+        help="output format ('same': the content's)")
+    add("--quality", type=int, default=d["quality"], help="JPEG/WebP quality")
+    add("--max-pixels", type=int, default=d["max_pixels"], help="cap on decoded image size")
+    add("--no-progress", action="store_true", help="hide the progress bar")
+    add("--json", action="store_true", help="print the summary as JSON")
+
+
+def config_from_args(cls: type[T], args: argparse.Namespace, **extra: Any) -> T:
+    """Build the config dataclass ``cls`` from the parsed arguments that match its fields."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {k: v for k, v in vars(args).items() if k in names}
+    if "extensions" in values:
+        values["extensions"] = tuple(values["extensions"])
+    return cls(**values, **extra)
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = stylize_dataset(config_from_args(StylizeConfig, args, progress=not args.no_progress))
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"wrote {summary['written']} images ({summary['existing']} already there, "
+          f"{summary['failed']} skipped) in {summary['seconds']:.1f} s, "
+          f"{summary['images_per_second']:.2f} img/s on {summary['device']} "
+          f"(rank {summary['rank']}/{summary['world_size']})")
+    if summary["manifest"]:
+        print(f"manifest: {summary['manifest']}")
+    if summary["failed"]:
+        print(f"skipped files: {summary['skipped']}")
+    return 0
+
+
+
