@@ -15,10 +15,10 @@ HELP = "train ERM and every style layer on the built-in benchmark; report DG acc
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=Path("demo_output"), help="output folder")
-    parser.add_argument("--quick", action="store_true", help="the < 5 minute budget (1 seed, sketch held out, 150 steps)")
+    parser.add_argument("--quick", action="store_true", help="the < 5 minute budget (1 seed, sketch held out, 250 steps of 32)")
     parser.add_argument("--methods", nargs="+", default=list(DEMO_METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 (quick) or 0 1 2")
-    parser.add_argument("--steps", type=int, help="training steps per run (default: 150 quick, 250 full)")
+    parser.add_argument("--steps", type=int, help="training steps per run (default: 250)")
     parser.add_argument("--held-out", nargs="+", help="held-out domains (default: sketch quick, sketch and painting full)")
     parser.add_argument("--texture-correlation", type=float, default=0.9)
     parser.add_argument("--progress", action="store_true", help="progress bar per run")
