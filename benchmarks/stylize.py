@@ -41,18 +41,9 @@ from stylebias.stylize.network import build_decoder, build_vgg
 
 
 # ---- reference (bethgelab/stylize-datasets stylize.py + pytorch-AdaIN function.py) ----------
-def ref_calc_mean_std(feat, eps=1e-5):
-    n, c = feat.shape[:2]
-    var = feat.view(n, c, -1).var(dim=2) + eps
-    return feat.view(n, c, -1).mean(dim=2).view(n, c, 1, 1), var.sqrt().view(n, c, 1, 1)
-
-
-def ref_adain(content_feat, style_feat):
-    size = content_feat.size()
-    s_mean, s_std = ref_calc_mean_std(style_feat)
-    c_mean, c_std = ref_calc_mean_std(content_feat)
-    normalized = (content_feat - c_mean.expand(size)) / c_std.expand(size)
-    return normalized * s_std.expand(size) + s_mean.expand(size)
+# AdaIN itself is the re-expression shared with the tests (tests/functional/reference.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.functional.reference import ref_adain  # noqa: E402
 
 
 def ref_style_transfer(vgg, decoder, content, style, alpha=1.0):

@@ -132,3 +132,13 @@ def test_train_cli_leave_one_domain_out_on_the_builtin_benchmark(tmp_path, capsy
     assert table[0] == "| method | photo | cartoon | sketch | painting | average |"
     saved = json.loads((tmp_path / "sweep" / "dg_results.json").read_text())
     assert len(saved["runs"]) == 4 and {r["held_out"] for r in saved["runs"]} == {"photo", "cartoon", "sketch", "painting"}
+
+
+def test_model_specs():
+    from stylebias.training.loop import build_model
+
+    net = build_model("cifar_resnet18", 7)
+    assert net.fc.out_features == 7 and net.conv1.stride == (1, 1)
+    assert build_model("torchvision:resnet18", 5).fc.out_features == 5
+    with pytest.raises(InvalidArgumentError, match="unknown model spec 'vgg'.*timm:NAME"):
+        build_model("vgg", 3)

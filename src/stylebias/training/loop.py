@@ -80,8 +80,15 @@ def build_model(spec: str, num_classes: int, pretrained: bool = False, width: in
             model = torchvision.models.get_model(name, weights="DEFAULT")
             return _replace_classifier(model, num_classes)
         return torchvision.models.get_model(name, num_classes=num_classes)
+    if spec.startswith("timm:"):
+        try:
+            import timm
+        except ImportError:
+            raise InvalidArgumentError(f"model {spec!r} needs timm: pip install timm") from None
+        return timm.create_model(spec.split(":", 1)[1], pretrained=pretrained, num_classes=num_classes)
     raise InvalidArgumentError(
-        f"unknown model spec {spec!r}; use 'small_resnet', 'cifar_resnet18' (or 34, 50) or 'torchvision:NAME'"
+        f"unknown model spec {spec!r}; use 'small_resnet', 'cifar_resnet18' (or 34, 50), "
+        "'torchvision:NAME' or 'timm:NAME'"
     )
 
 
