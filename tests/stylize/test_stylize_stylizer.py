@@ -144,9 +144,12 @@ def test_stylize_many_is_batch_independent(stylizer):
 def test_efdm_method(stylizer, reference):
     gen = torch.Generator().manual_seed(5)
     content, style = torch.rand(1, 3, 32, 32, generator=gen), torch.rand(1, 3, 32, 32, generator=gen)
-    vgg, dec = reference
-    ref = dec(ref_efdm(vgg(content), vgg(style)))
-    ours = stylizer(content, style, method="efdm", clamp=False)
+    _, dec = reference
+    # EFDM follows ranks, so float noise between conv algorithms (channels_last vs not) can
+    # swap near-equal values: match on the stylizer's own relu4_1 features.
+    with torch.no_grad():
+        ref = dec(ref_efdm(stylizer.encode(content), stylizer.encode(style)))
+        ours = stylizer(content, style, method="efdm", clamp=False)
     assert close(ours, ref)
     code = stylizer.encode_style(torch.rand(1, 3, 64, 48, generator=gen), method="efdm")
     assert stylizer(content, code, method="efdm").shape == content.shape
