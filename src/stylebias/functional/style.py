@@ -108,7 +108,13 @@ def permuted_adain(x: Tensor, perm: Tensor, eps: float = 1e-5) -> Tensor:
     return _PermutedAdaINFn.apply(x, perm.to(x.device), float(eps))
 
 
-def mixstyle(x: Tensor, perm: Tensor, lam: Tensor, eps: float = 1e-6) -> Tensor:
+def mixstyle(
+    x: Tensor,
+    perm: Tensor,
+    lam: Tensor,
+    eps: float = 1e-6,
+    partner_stats: tuple[Tensor, Tensor] | None = None,
+) -> Tensor:
     """MixStyle (Zhou et al., ICLR 2021): mix instance statistics between samples.
 
     ``(x - mu) / sigma * sigma_mix + mu_mix`` with ``mu_mix = lam * mu + (1 - lam) * mu[perm]``
@@ -121,6 +127,8 @@ def mixstyle(x: Tensor, perm: Tensor, lam: Tensor, eps: float = 1e-6) -> Tensor:
         perm: integer tensor ``(B,)``, the sample whose statistics are mixed in.
         lam: float tensor ``(B,)`` (or ``(B, 1, 1, 1)``), weight of the sample's own statistics.
         eps: added to the variance.
+        partner_stats: optional ``(mu, sigma)``, each ``(N, C, 1, 1)``, that ``perm`` indexes
+            instead of the batch's own statistics (e.g. those of the global batch under DDP).
 
     Reference:
         Zhou, Yang, Qiao & Xiang, "Domain Generalization with MixStyle", ICLR 2021,
@@ -137,8 +145,9 @@ def mixstyle(x: Tensor, perm: Tensor, lam: Tensor, eps: float = 1e-6) -> Tensor:
     mu, sigma = instance_stats(x.detach(), eps)
     lam = lam.to(device=mu.device, dtype=mu.dtype).view(batch, 1, 1, 1)
     perm = perm.to(mu.device)
-    mu_mix = torch.lerp(mu[perm], mu, lam)
-    sigma_mix = torch.lerp(sigma[perm], sigma, lam)
+    partner_mu, partner_sigma = (mu, sigma) if partner_stats is None else partner_stats
+    mu_mix = torch.lerp(partner_mu[perm].to(mu), mu, lam)
+    sigma_mix = torch.lerp(partner_sigma[perm].to(sigma), sigma, lam)
     scale = sigma_mix / sigma
     return restyle(x, scale, mu_mix - mu * scale)
 
@@ -160,7 +169,7 @@ class _StraightThroughLerpFn(torch.autograd.Function):
         return grad, grad * (1 - lam), None
 
 
-def efdmix(x: Tensor, perm: Tensor, lam: Tensor) -> Tensor:
+def efdmix(x: Tensor, perm: Tensor, lam: Tensor, partner_values: Tensor | None = None) -> Tensor:
     """EFDMix (Zhang et al., CVPR 2022): exact feature distribution matching, mixed by ``lam``.
 
     Within each sample and channel, the value of rank ``k`` is replaced by
@@ -174,6 +183,8 @@ def efdmix(x: Tensor, perm: Tensor, lam: Tensor) -> Tensor:
         x: features ``(B, C, H, W)``.
         perm: integer tensor ``(B,)``, the sample whose value distribution is mixed in.
         lam: float tensor ``(B,)`` of mixing weights.
+        partner_values: optional sorted values ``(N, C, H*W)`` that ``perm`` indexes instead of
+            the batch's own (e.g. the global batch under DDP; no gradient reaches them).
 
     Reference:
         Zhang, Li, Wang, Zuo & Zhang, "Exact Feature Distribution Matching for Arbitrary
@@ -191,7 +202,8 @@ def efdmix(x: Tensor, perm: Tensor, lam: Tensor) -> Tensor:
     _check_lam(lam, batch)
     flat = x.flatten(2)  # a view for contiguous and channels_last input
     values, order = torch.sort(flat, dim=-1)
-    matched = torch.empty_like(flat).scatter_(-1, order, values[perm.to(x.device)])
+    source = values if partner_values is None else partner_values.to(values)
+    matched = torch.empty_like(flat).scatter_(-1, order, source[perm.to(x.device)])
     weight = lam.to(device=x.device, dtype=x.dtype).view(batch, 1, 1)
     return _StraightThroughLerpFn.apply(flat, matched, weight).unflatten(-1, (height, width))
 

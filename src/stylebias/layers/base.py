@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .. import _random
 from .._checks import check_choice, check_positive, check_prob, check_shape
-from ..errors import ShapeError
+from ..errors import InvalidArgumentError, ShapeError
 
 __all__ = ["StyleLayer", "MIX_MODES", "sample_mixing", "init_mixing", "AttachHook", "style_layers"]
 
@@ -105,16 +105,20 @@ def sample_mixing(
     return {"perm": perm.to(x.device, non_blocking=True), "lam": lam.to(x.device, non_blocking=True)}
 
 
-def init_mixing(layer: StyleLayer, alpha: float, eps: float, mix: str) -> None:
+def init_mixing(layer: StyleLayer, alpha: float, eps: float, mix: str, global_batch: bool = False) -> None:
     """Check and store the options shared by the layers that mix statistics between samples.
 
     ``layer.domains`` (a ``(B,)`` label tensor, or None) guides ``mix='crossdomain'``; set it
     with :func:`stylebias.mixing_domains` or directly before the forward pass.
+    ``global_batch=True`` mixes across all DDP ranks (``mix='random'`` only).
     """
     layer.alpha = check_positive(alpha, "alpha")
     layer.eps = check_positive(eps, "eps", allow_zero=True)
     layer.mix = check_choice(mix, MIX_MODES, "mix")
     layer.domains = None
+    if global_batch and mix != "random":
+        raise InvalidArgumentError("global_batch mixing supports mix='random' only")
+    layer.global_batch = bool(global_batch)
 
 
 class AttachHook:
