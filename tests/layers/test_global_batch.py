@@ -1,17 +1,15 @@
 """Mixing across the global batch under DDP (MixStyle/EFDMix global_batch=True)."""
 
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from stylebias.errors import InvalidArgumentError
 from stylebias.functional import efdmix, instance_stats, mixstyle
 from stylebias.layers import EFDMix, MixStyle
-from tests.conftest import styled_batch
+from tests.conftest import run_ranks, styled_batch
 
 
 def test_partner_statistics_equal_mixing_within_the_concatenated_batch():
@@ -32,12 +30,6 @@ def test_partner_statistics_equal_mixing_within_the_concatenated_batch():
 def test_global_batch_needs_random_mixing():
     with pytest.raises(InvalidArgumentError, match="global_batch mixing supports mix='random' only"):
         MixStyle(mix="crossdomain", global_batch=True)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _worker(rank, world, port, results):
@@ -63,11 +55,8 @@ def _worker(rank, world, port, results):
 
 
 def test_ddp_ranks_fire_together_and_mix_across_ranks():
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        results = manager.dict()
-        mp.start_processes(_worker, args=(2, _free_port(), results), nprocs=2, start_method="spawn")
-        r0, r1 = results[0], results[1]
+    results = run_ranks(_worker)
+    r0, r1 = results[0], results[1]
     for name in ("mixstyle", "efdmix"):
         fired0, means0 = r0[name]
         fired1, means1 = r1[name]

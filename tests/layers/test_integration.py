@@ -2,16 +2,15 @@
 
 import copy
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 import stylebias
 from stylebias.layers import list_style_layers
+from tests.conftest import run_ranks
 
 RANDOM = [n for n in list_style_layers() if n != "adversarial_style"]
 
@@ -69,12 +68,6 @@ def test_onnx_export_with_attached_layers():
     assert ops(styled_onnx) == ops(plain_onnx)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ddp_worker(rank, world, port, results):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -100,9 +93,6 @@ def _ddp_worker(rank, world, port, results):
 
 
 def test_ddp_training_with_attached_layers_keeps_replicas_in_sync():
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        results = manager.dict()
-        mp.start_processes(_ddp_worker, args=(2, _free_port(), results), nprocs=2, start_method="spawn")
-        assert torch.isfinite(results[0]).all()
-        torch.testing.assert_close(results[0], results[1])  # identical weights after 3 steps
+    results = run_ranks(_ddp_worker)
+    assert torch.isfinite(results[0]).all()
+    torch.testing.assert_close(results[0], results[1])  # identical weights after 3 steps

@@ -1,11 +1,10 @@
 import os
-import socket
 
 import torch
-import torch.multiprocessing as mp
 
 from stylebias.training import load_config, train
 from stylebias.training.dg import format_table, leave_one_domain_out, run_dir
+from tests.conftest import run_ranks
 from tests.training.conftest import tiny_bundle
 
 DOMAINS = ["a", "b", "c"]
@@ -42,13 +41,7 @@ def test_run_dir_depends_on_the_config():
     assert run_dir("x", cfg) != run_dir("x", other)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank, world, port, out, results):
+def _worker(rank, world, port, results, out):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
     torch.set_num_threads(1)
     cfg = load_config(method="mixstyle", steps=4, batch_size=8, checkpoint_every=2, output_dir=out,
@@ -62,11 +55,8 @@ def _worker(rank, world, port, out, results):
 
 
 def test_ddp_run_under_torchrun_environment(tmp_path):
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        results = manager.dict()
-        mp.start_processes(_worker, args=(2, _free_port(), tmp_path / "ddp", results), nprocs=2, start_method="spawn")
-        (evals0, weights0), (evals1, weights1) = results[0], results[1]
-        assert evals0 == 2 and evals1 == 0  # only rank 0 evaluates and logs
-        torch.testing.assert_close(weights0, weights1)  # replicas stay in sync
+    results = run_ranks(_worker, 2, tmp_path / "ddp")
+    (evals0, weights0), (evals1, weights1) = results[0], results[1]
+    assert evals0 == 2 and evals1 == 0  # only rank 0 evaluates and logs
+    torch.testing.assert_close(weights0, weights1)  # replicas stay in sync
     assert (tmp_path / "ddp" / "done").exists()

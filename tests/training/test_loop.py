@@ -142,3 +142,11 @@ def test_model_specs():
     assert build_model("torchvision:resnet18", 5).fc.out_features == 5
     with pytest.raises(InvalidArgumentError, match="unknown model spec 'vgg'.*timm:NAME"):
         build_model("vgg", 3)
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, bundle, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if not installed
+    with pytest.raises(InvalidArgumentError, match="pip install tensorboard"):
+        train(cfg_for(tmp_path, tensorboard=True), data=bundle)

@@ -153,8 +153,10 @@ class _MetricsLog:
             self._rewrite(kept if resume_step else [])
         self.writer = None
         if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter  # optional dependency
-
+            try:
+                from torch.utils.tensorboard import SummaryWriter  # optional dependency
+            except ImportError:
+                raise InvalidArgumentError("tensorboard = true needs the tensorboard package: pip install tensorboard") from None
             self.writer = SummaryWriter(str(folder / "tensorboard"))
 
     def _read(self) -> list[dict[str, Any]]:
