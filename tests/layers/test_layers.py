@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-import stylebias
 from stylebias import functional as F
 from stylebias.errors import InvalidArgumentError, ShapeError, UnknownNameError
 from stylebias.layers import (

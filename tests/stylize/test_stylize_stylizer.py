@@ -8,7 +8,7 @@ from torch import nn
 
 from stylebias.errors import InvalidArgumentError, ShapeError
 from stylebias.functional import efdm
-from stylebias.stylize import AdaINStylizer, coral
+from stylebias.stylize import coral
 from stylebias.stylize.network import build_decoder, build_vgg
 
 

@@ -499,7 +499,7 @@ def _run_jobs(
         bar.update(1)
 
     def flush(key: tuple[int, int]) -> None:
-        nonlocal written, in_flight
+        nonlocal written
         batch = buckets.pop(key)
         code = StyleCode.cat([c for _, _, c in batch], length=feature_positions(*key))
         converted: dict[int, Tensor] = {}  # one tensor per content: encoded once for its styles

@@ -59,19 +59,22 @@ class _IndexStream(Sampler[list[tuple[int, int]]]):
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.rank, self.world, self.start_batch = rank, world, start_batch
 
+    def _order(self, epoch: int, per_epoch: int) -> torch.Tensor:
+        """This rank's share of epoch ``epoch``'s permutation."""
+        g = torch.Generator().manual_seed(seed_for(self.seed, "epoch", epoch))
+        return torch.randperm(self.n, generator=g)[self.rank :: self.world][:per_epoch]
+
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         per_epoch = self.n // self.world
         position = self.start_batch * self.batch_size  # in this rank's stream
         while True:
             epoch, offset = divmod(position, per_epoch)
-            g = torch.Generator().manual_seed(seed_for(self.seed, "epoch", epoch))
-            order = torch.randperm(self.n, generator=g)[self.rank :: self.world][:per_epoch]
+            order = self._order(epoch, per_epoch)
             batch = []
             while len(batch) < self.batch_size:
                 if offset == per_epoch:  # batches run across epoch boundaries
                     epoch, offset = epoch + 1, 0
-                    g = torch.Generator().manual_seed(seed_for(self.seed, "epoch", epoch))
-                    order = torch.randperm(self.n, generator=g)[self.rank :: self.world][:per_epoch]
+                    order = self._order(epoch, per_epoch)
                 batch.append((int(order[offset]), epoch))
                 offset += 1
             position += self.batch_size

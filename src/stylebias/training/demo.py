@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from ..io import atomic_write, write_json
 from .config import TrainConfig
-from .dg import leave_one_domain_out
+from .dg import leave_one_domain_out, summarize
 
 __all__ = ["DemoConfig", "run_demo", "DEMO_METHODS"]
 
@@ -70,35 +69,25 @@ class DemoConfig:
         )
 
 
-def _summary(values: list[float]) -> tuple[float, float]:
-    values = [v for v in values if v is not None]
-    if not values:
-        return float("nan"), float("nan")
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-def _rows(runs: list[dict[str, Any]], methods: tuple[str, ...]) -> list[dict[str, Any]]:
+def _rows(
+    runs: list[dict[str, Any]], table: dict[str, dict[str, dict[str, float]]], methods: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One summary row per method. DG accuracy comes from the sweep's table: per seed the mean
+    over held-out domains, then mean +- std over seeds."""
     rows = []
     for method in methods:
-        mine = [r for r in runs if r["method"] == method]
-        sel = [r["selected"] for r in mine]
-        # DG accuracy per seed = mean over held-out domains; mean +- std over seeds
-        seeds = sorted({r["seed"] for r in mine})
-        per_seed = [statistics.fmean(r["selected"]["test_acc"] for r in mine if r["seed"] == s) for s in seeds]
-        dg, dg_std = _summary(per_seed)
-        bias, bias_std = _summary([s.get("shape_bias") for s in sel])
-        corr, corr_std = _summary([s.get("corruption_error") for s in sel])
-        val, val_std = _summary([s.get("val_acc") for s in sel])
-        domains = sorted({r["held_out"] for r in mine})
-        rows.append({
+        sel = [r["selected"] for r in runs if r["method"] == method]
+        row: dict[str, Any] = {
             "method": method,
-            "dg_accuracy": dg, "dg_accuracy_std": dg_std,
-            "shape_bias": bias, "shape_bias_std": bias_std,
-            "corruption_error": corr, "corruption_error_std": corr_std,
-            "in_domain_accuracy": val, "in_domain_accuracy_std": val_std,
-            "per_domain": {d: _summary([r["selected"]["test_acc"] for r in mine if r["held_out"] == d])[0] for d in domains},
-            "runs": len(mine),
-        })
+            "dg_accuracy": table[method]["average"]["mean"],
+            "dg_accuracy_std": table[method]["average"]["std"],
+        }
+        for name, key in (("shape_bias", "shape_bias"), ("corruption_error", "corruption_error"), ("in_domain_accuracy", "val_acc")):
+            summary = summarize([s.get(key) for s in sel])
+            row[name], row[f"{name}_std"] = summary["mean"], summary["std"]
+        row["per_domain"] = {d: v["mean"] for d, v in table[method].items() if d != "average"}
+        row["runs"] = len(sel)
+        rows.append(row)
     return rows
 
 
@@ -202,7 +191,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     sweep = leave_one_domain_out(base, DOMAINS, cfg.methods, cfg.seeds or (0,), out / "runs",
                                  held_out=cfg.held_out, on_run=report_run)
     elapsed = time.perf_counter() - start
-    rows = _rows(sweep.runs, cfg.methods)
+    rows = _rows(sweep.runs, sweep.table, cfg.methods)
     description = (f"ShapeTexture benchmark (10 shapes, 4 rendering domains, texture correlation "
                    f"{cfg.texture_correlation} in training)")
     plot = _plot(rows, out / "report.png")

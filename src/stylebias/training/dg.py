@@ -21,7 +21,7 @@ from .config import TrainConfig
 from .data import DataBundle
 from .loop import TrainResult, train
 
-__all__ = ["run_dir", "leave_one_domain_out", "DGResult", "format_table"]
+__all__ = ["run_dir", "leave_one_domain_out", "DGResult", "format_table", "summarize"]
 
 
 def run_dir(base: Path, cfg: TrainConfig) -> Path:
@@ -43,11 +43,15 @@ class DGResult:
         return {"runs": self.runs, "table": self.table}
 
 
-def _summary(values: Sequence[float]) -> dict[str, float]:
+def summarize(values: Sequence[float | None]) -> dict[str, float]:
+    """``{"mean", "std", "n"}`` of the values that are not None (NaN mean/std when none are)."""
+    kept = [v for v in values if v is not None]
+    if not kept:
+        return {"mean": float("nan"), "std": float("nan"), "n": 0}
     return {
-        "mean": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-        "n": len(values),
+        "mean": statistics.fmean(kept),
+        "std": statistics.stdev(kept) if len(kept) > 1 else 0.0,
+        "n": len(kept),
     }
 
 
@@ -103,12 +107,12 @@ def leave_one_domain_out(
         per_domain = {}
         for held in held_out:
             values = [r["selected"][metric] for r in runs if r["method"] == method and r["held_out"] == held]
-            per_domain[held] = _summary(values)
+            per_domain[held] = summarize(values)
         means_per_seed = [
             statistics.fmean(r["selected"][metric] for r in runs if r["method"] == method and r["seed"] == s)
             for s in seeds
         ]
-        per_domain["average"] = _summary(means_per_seed)
+        per_domain["average"] = summarize(means_per_seed)
         table[method] = per_domain
     return DGResult(runs=runs, table=table)
 

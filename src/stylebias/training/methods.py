@@ -8,6 +8,7 @@ update runs the inner maximisation (``AdversarialStyleMethod``).
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -129,8 +130,6 @@ class ERM(Method):
 
 def _layer_kwargs(layer: str, hparams: dict[str, Any]) -> dict[str, Any]:
     """The hyperparameters that are constructor arguments of the style layer."""
-    import inspect
-
     accepted = inspect.signature(STYLE_LAYERS.get(layer)).parameters
     return {k: v for k, v in hparams.items() if k in accepted and k != "generator"}
 
