@@ -47,7 +47,7 @@ def _images(dataset: str, rng: np.random.Generator, per_condition: int) -> list[
     out = []
     conditions = [c for c in PANDAS_CONDITION[dataset] if c != "NaN"]
     for ci, cond in enumerate(conditions):
-        for k in range(per_condition):
+        for k in range(per_condition + 2 * ci):  # unequal sizes: pooled accuracy != mean over conditions
             cat = CATEGORIES[k % len(CATEGORIES)]
             if dataset == "cue-conflict":
                 texture = CATEGORIES[int(rng.integers(len(CATEGORIES)))]  # sometimes = shape
