@@ -4,6 +4,7 @@ generated raw-data folders in its exact format; condition selection; bootstrap i
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -99,7 +100,8 @@ def test_per_condition_results(raw, evaluated):
     used = [r for r in result.conditions.values() if r.included]
     assert result.accuracy == pytest.approx(sum(r.accuracy * r.n for r in used) / sum(r.n for r in used), rel=REL)
     assert result.accuracy != pytest.approx(np.mean([r.accuracy for r in used]), rel=1e-6)
-    assert result.to_dict()["conditions"]["0.1"]["included"] is True
+    as_json = json.loads(json.dumps(result.to_dict()))
+    assert as_json["conditions"]["0.1"]["included"] is True and as_json["observer"] == "model_poor"
 
 
 def test_included_conditions_follow_the_exclusion_lists():
@@ -158,3 +160,19 @@ def test_bootstrap_intervals_are_seeded_and_paired(raw, evaluated):
         compare_ci(tables, "model_good", "model_poor", level=0)
     with pytest.raises(DataError, match="no dataset has trials of 'absent'"):
         bootstrap_summary(tables, ["absent"], n_boot=5)
+
+
+def test_models_only_and_a_missing_condition_of_one_observer(tmp_path):
+    folder = tmp_path / "my-set"  # unknown dataset: all trials pooled, as model-vs-human does
+    _write(folder, "my-set_a_session-1.csv", [["a", 1, 1, "NaN", "cat", "cat", "NaN", "cat1.png"],
+                                              ["a", 1, 2, "NaN", "dog", "cat", "NaN", "cat2.png"]])
+    result = evaluate_dataset(read_decisions(folder))["a"]
+    assert (result.accuracy, result.n, result.error_consistency, result.conditions) == (0.5, 2, None, {})
+    assert summarize([{"a": result}])["a"].error_consistency is None
+    folder = tmp_path / "false-colour"
+    _write(folder, "false-colour_subject-01_session_1.csv",
+           [["subject-01", 1, 1, 1, "cat", "cat", "true", "0001_fc_s01_true_cat_35_n01_1.png"],
+            ["subject-01", 1, 2, 1, "cat", "cat", "false", "0002_fc_s01_false_cat_35_n01_2.png"]])
+    _write(folder, "false-colour_m_session-1.csv", [["m", 1, 1, "NaN", "cat", "cat", "false", "0001_fc_dnn_false_cat_35_n01_2.png"]])
+    with pytest.raises(DataError, match="condition 'True' of dataset 'false-colour' has no trials of 'm'"):
+        evaluate_dataset(read_decisions(folder))

@@ -349,7 +349,9 @@ def _replicates(tables: Sequence[DecisionTable], observers: Sequence[str], n_boo
     """Summary metrics of each observer over ``n_boot`` resamples of the trials.
 
     Images are drawn with replacement within each dataset and condition, the same draw for
-    every observer (pairs stay paired), so two models' differences are resampled jointly.
+    every observer (pairs stay paired), so two models' differences are resampled jointly. The
+    human subjects themselves are kept fixed: the intervals cover trial noise, not the choice
+    of subjects. The squared accuracy difference is biased upwards under resampling.
     """
     if n_boot < 1:
         raise InvalidArgumentError(f"n_boot must be >= 1; got {n_boot}")
@@ -358,8 +360,8 @@ def _replicates(tables: Sequence[DecisionTable], observers: Sequence[str], n_boo
     for table in tables:
         models, humans = _observers(table, [o for o in observers if o != HUMANS and o in table.subjects()])
         strata = _strata(table, models, humans)
-        idx = [rng.integers(0, len(next(iter(s.correct.values()))), size=(n_boot, len(next(iter(s.correct.values())))))
-               for s in strata]
+        sizes = [len(next(iter(s.correct.values()))) for s in strata]  # all observers are paired
+        idx = [rng.integers(0, n, size=(n_boot, n)) for n in sizes]
         for observer in observers:
             if observer not in models and not (observer == HUMANS and len(humans) > 1):
                 continue
