@@ -20,10 +20,46 @@ from ..io import atomic_write
 from .metrics import ShapeBiasResult, Trial, accuracy, shape_bias
 from .stimuli import texture_from_imagename
 
-__all__ = ["COLUMNS", "read_trials", "write_trials", "result_from_csv", "results_from_csvs", "raw_csv_name"]
+__all__ = ["COLUMNS", "read_rows", "read_trials", "write_trials", "result_from_csv", "results_from_csvs", "raw_csv_name"]
 
 COLUMNS = ("subj", "session", "trial", "rt", "object_response", "category", "condition", "imagename")
 _CONFLICT_NAME = re.compile(r"[a-z]+\d+-[a-z]+\d+\.\w+$")
+_NEEDED = ("object_response", "category", "imagename")
+
+
+def read_rows(path: str | os.PathLike[str], needed: Sequence[str] = _NEEDED) -> list[dict[str, str]]:
+    """Rows of one raw-data CSV file as ``{column: text}``, header names lower-cased.
+
+    Values are stripped of surrounding blanks and otherwise left as written (no type
+    conversion). Header names are lower-cased as model-vs-human's reader does (its human files
+    spell ``Session``).
+
+    Raises:
+        DataError: the file is missing, has no rows, lacks one of ``needed`` (the message lists
+            the columns it has and the expected header), or has an empty ``category`` or
+            ``imagename`` on some line.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"raw-data CSV {file} does not exist")
+    with open(file, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        missing = [c for c in needed if c not in header]
+        if missing:
+            raise DataError(
+                f"{file} lacks the column(s) {', '.join(missing)} (it has: {', '.join(header) or 'none'}); "
+                f"raw-data CSVs have the header {','.join(COLUMNS)}"
+            )
+        rows = []
+        for line, raw in enumerate(reader, start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+            if not row.get("imagename") or not row.get("category"):
+                raise DataError(f"{file}, line {line}: empty category or imagename")
+            rows.append(row)
+    if not rows:
+        raise DataError(f"{file} has a header but no trials")
+    return rows
 
 
 def read_trials(path: str | os.PathLike[str]) -> tuple[list[Trial], list[str]]:
@@ -33,35 +69,16 @@ def read_trials(path: str | os.PathLike[str]) -> tuple[list[Trial], list[str]]:
     (``..._<shape><k>-<texture><m>.png``), else left ``None``.
 
     Raises:
-        DataError: the file is missing, empty, or lacks columns (the message lists them and the
-            expected header).
+        DataError: as :func:`read_rows`.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise DataError(f"raw-data CSV {file} does not exist")
-    with open(file, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        needed = ("object_response", "category", "imagename")
-        missing = [c for c in needed if c not in header]
-        if missing:
-            raise DataError(
-                f"{file} lacks the column(s) {', '.join(missing)} (it has: {', '.join(header) or 'none'}); "
-                f"raw-data CSVs have the header {','.join(COLUMNS)}"
-            )
-        trials, subjects = [], []
-        for line, row in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-            name = row["imagename"]
-            if not name or not row["category"]:
-                raise DataError(f"{file}, line {line}: empty category or imagename")
-            texture = texture_from_imagename(name) if _CONFLICT_NAME.search(name) else None
-            trials.append(Trial(name, row["category"], row["object_response"], texture))
-            subj = row.get("subj", "")
-            if subj and subj not in subjects:
-                subjects.append(subj)
-    if not trials:
-        raise DataError(f"{file} has a header but no trials")
+    trials, subjects = [], []
+    for row in read_rows(path):
+        name = row["imagename"]
+        texture = texture_from_imagename(name) if _CONFLICT_NAME.search(name) else None
+        trials.append(Trial(name, row["category"], row["object_response"], texture))
+        subj = row.get("subj", "")
+        if subj and subj not in subjects:
+            subjects.append(subj)
     return trials, subjects
 
 
