@@ -182,3 +182,19 @@ def test_a_linked_output_folder_is_never_followed(two_classes, tmp_path):
     with pytest.raises(InvalidArgumentError, match=r"brightness/1/1 is a symbolic link .*output folder"):
         corrupt_folder(two_classes, out, ["brightness"], [1], resize=None, crop=None, progress=False)
     assert list(outside.iterdir()) == []
+
+
+def test_corrupt_names_an_input_folder_it_cannot_read(two_classes, tmp_path, monkeypatch):
+    """Regression: an unreadable class folder was left out of the copy without a word."""
+    import os
+
+    scandir = os.scandir
+
+    def no_class_1(path="."):  # tests run as root, where chmod 000 does not stop reading
+        if os.fspath(path) == str(two_classes / "1"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", no_class_1)
+    with pytest.raises(DataError, match="cannot read the folder .*clean/1 "):
+        corrupt_folder(two_classes, tmp_path / "out", ["brightness"], [1], resize=None, crop=None, progress=False)

@@ -27,6 +27,7 @@ from ..errors import InvalidArgumentError
 from ..io import list_images, load_image, save_image
 from ..models.preprocess import Preprocess
 from ._geometry import check_crop_fits, fitted_geometry
+from .labels import check_readable
 from .api import BENCHMARK_CORRUPTIONS, SEVERITIES, _check_severity, corrupt
 from ._base import CORRUPTIONS
 
@@ -169,6 +170,8 @@ def corrupt_folder(
     root, out_root = Path(input_dir), Path(output_dir)
     if out_root.resolve() == root.resolve() or root.resolve() in out_root.resolve().parents:
         raise InvalidArgumentError(f"output_dir {out_root} must not be inside input_dir {root}")
+    if root.is_dir():  # list_images would silently skip a sub-folder it cannot read
+        check_readable(root)
     paths = list_images(root)
     inputs = [p.relative_to(root) for p in paths]
     relatives = _output_names(inputs, root)

@@ -29,7 +29,8 @@ from pathlib import Path
 from ..errors import DataError, InvalidArgumentError
 from ..io import IMAGE_EXTENSIONS, list_images
 
-__all__ = ["imagenet_wnids", "read_class_map", "class_folders", "class_index", "labelled_images", "ClassMap"]
+__all__ = ["imagenet_wnids", "read_class_map", "class_folders", "class_index", "labelled_images", "check_readable",
+           "ClassMap"]
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def class_folders(folder: str | os.PathLike[str]) -> list[str]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            _check_readable(Path(entry.path))
+            check_readable(Path(entry.path))
             names.append(entry.name)
         elif entry.is_symlink() and not os.path.exists(entry.path):
             raise DataError(f"{entry.path} is a broken link; remove it or point it at the class folder")
@@ -125,7 +126,7 @@ def _scan(folder: Path) -> list[os.DirEntry]:
                         "or move it out of the data folder") from err
 
 
-def _check_readable(folder: Path) -> None:
+def check_readable(folder: str | os.PathLike[str]) -> None:
     """Raise, naming it, when ``folder`` or any non-hidden folder below it cannot be listed
     (``Path.rglob`` would skip it silently, dropping its images)."""
 
