@@ -103,6 +103,13 @@ def _check_no_links(out_root: Path, folder: Path, checked: set[Path]) -> None:
     checked.add(folder)
 
 
+def _target(out_root: Path, name: str, level: int, relative: Path, checked: set[Path]) -> Path:
+    """The output file of one input for one corruption and severity, its folders checked."""
+    target = out_root / name / str(level) / relative
+    _check_no_links(out_root, target.parent, checked)
+    return target
+
+
 def _is_done(target: Path) -> bool:
     """Whether ``target`` is a finished output: a real file (writes are atomic). A link is not:
     it is replaced by the real file."""
@@ -178,11 +185,6 @@ def corrupt_folder(
     renamed = {str(i): str(r) for i, r in zip(inputs, relatives) if r != _output_name(i)}
     prepare = Preprocess(resize=resize, crop=crop)
     checked: set[Path] = set()
-
-    def target_of(name: str, level: int, i: int) -> Path:
-        target = out_root / name / str(level) / relatives[i]
-        _check_no_links(out_root, target.parent, checked)
-        return target
     dev = torch.device(device) if device is not None else torch.device("cpu")
     total = len(paths) * len(names) * len(levels)
     written = skipped = 0
@@ -198,7 +200,7 @@ def corrupt_folder(
                 (name, level)
                 for name in names
                 for level in levels
-                if any(not _is_done(target_of(name, level, i)) for i in chunk)
+                if any(not _is_done(_target(out_root, name, level, relatives[i], checked)) for i in chunk)
             ]
             skipped += (len(names) * len(levels) - len(todo)) * len(chunk)
             if bar is not None:
@@ -216,7 +218,7 @@ def corrupt_folder(
                     batch = torch.stack([images[j] for j in group]).to(dev)
                     result = corrupt(batch, name, level, gen, params=params, frost_dir=frost_dir).cpu()
                     for j, image in zip(group, result):
-                        target = target_of(name, level, chunk[j])
+                        target = _target(out_root, name, level, relatives[chunk[j]], checked)
                         if _is_done(target):
                             skipped += 1
                             continue

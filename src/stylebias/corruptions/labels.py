@@ -84,7 +84,8 @@ def read_class_map(source: ClassMap) -> dict[str, int]:
         items = loaded
     bad = {k: v for k, v in items.items() if isinstance(v, bool) or not isinstance(v, int) or v < 0}
     if bad:
-        raise InvalidArgumentError(f"{origin}: class indices must be non-negative integers; got {dict(list(bad.items())[:5])}")
+        shown = dict(list(bad.items())[:5])
+        raise InvalidArgumentError(f"{origin}: class indices must be non-negative integers; got {shown}")
     return {str(k): int(v) for k, v in items.items()}
 
 
@@ -219,5 +220,6 @@ def labelled_images(folder: str | os.PathLike[str], classes: Mapping[str, int]) 
     paths = list_images(root)
     labels = [classes[p.relative_to(root).parts[0]] for p in paths]
     for empty in sorted(set(names) - {p.relative_to(root).parts[0] for p in paths}):
-        log.warning("class folder %s holds no images: class %d is kept and adds no images", root / empty, classes[empty])
+        log.warning("class folder %s holds no images: class %d is kept and adds no images",
+                    root / empty, classes[empty])
     return paths, labels

@@ -339,7 +339,8 @@ def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
     labels = _cifar_labels(root)
     arrays = {name: _cifar_images(root / f"{name}.npy", len(labels), loaded.preprocess) for name in names}
     first = torch.from_numpy(np.array(arrays[names[0]][:1], copy=True)).permute(0, 3, 1, 2).float().div_(255)
-    width = _probe_outputs(loaded, _tensor_geometry(first, loaded.preprocess)[0], f"the first image of {root / names[0]}.npy")
+    width = _probe_outputs(loaded, _tensor_geometry(first, loaded.preprocess)[0],
+                           f"the first image of {root / names[0]}.npy")
     if int(labels.max()) >= width:
         raise DataError(f"{root / 'labels.npy'} holds class index {int(labels.max())} but the model has {width} "
                         f"outputs; use a model trained on these classes (CIFAR-10: 10, CIFAR-100: 100)")
@@ -366,11 +367,10 @@ def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
     return errors, counts
 
 
-def _load_npy(file: Path, *, mmap: bool) -> np.ndarray:
+def _load_npy(file: Path, *, mmap: bool, missing: str) -> np.ndarray:
     """A plain ``.npy`` array; pickled (object) arrays are refused, never unpickled."""
     if not file.is_file():
-        raise DataError(f"{file.parent} has no {file.name} (CIFAR-10-C / CIFAR-100-C layout); evaluate fewer "
-                        f"with corruptions=")
+        raise DataError(f"{file.parent} has no {file.name} (CIFAR-10-C / CIFAR-100-C layout); {missing}")
     try:
         array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
@@ -386,7 +386,7 @@ def _load_npy(file: Path, *, mmap: bool) -> np.ndarray:
 def _cifar_labels(root: Path) -> np.ndarray:
     """``labels.npy``: one non-negative integer class per image, the five severities stacked."""
     file = root / "labels.npy"
-    labels = _load_npy(file, mmap=False)
+    labels = _load_npy(file, mmap=False, missing="it holds the class of every image")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{file} must hold integer class indices of shape (N,); got {labels.dtype} {labels.shape}")
     if len(labels) == 0 or len(labels) % len(SEVERITIES):
@@ -400,7 +400,7 @@ def _cifar_labels(root: Path) -> np.ndarray:
 def _cifar_images(file: Path, count: int, pre: Preprocess) -> np.ndarray:
     """One corruption's images, memory-mapped: uint8 ``(count, H, W, 3)``, checked against the
     labels and the crop."""
-    images = _load_npy(file, mmap=True)
+    images = _load_npy(file, mmap=True, missing="evaluate fewer with corruptions=")
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise DataError(f"{file} must hold uint8 RGB images of shape (N, H, W, 3); got {images.dtype} {images.shape}")
     if len(images) != count:

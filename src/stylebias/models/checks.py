@@ -48,7 +48,9 @@ def check_num_outputs(
         )
 
 
-def output_width(model: nn.Module, x: torch.Tensor, *, what: str = "a classifier", sample: str = "a sample batch") -> int:
+def output_width(
+    model: nn.Module, x: torch.Tensor, *, what: str = "a classifier", sample: str = "a sample batch"
+) -> int:
     """Run ``model`` once on ``x`` and return ``K`` of its ``(B, K)`` output.
 
     Evaluations call this on their first images before any real work, so that a model that
