@@ -130,9 +130,13 @@ def test_an_empty_class_folder_keeps_its_index(tmp_path, caplog):
         result = robustness(DarkOrBright(), data)
     assert result.clean_error == 0.0 and result.errors == {"brightness": {1: 0.0}}
     assert any(str(data / "b") in r.getMessage() and "no images" in r.getMessage() for r in caplog.records)
-    # ImageNet-C layout: corrupt writes no folder for the empty class; the clean folder's
-    # classes join the index, and without them the count mismatch is refused
+    # ImageNet-C layout: corrupt keeps the empty class folder, so the copy has the same index
     corrupt_folder(data, tmp_path / "c", ["brightness"], [1], resize=None, crop=None, progress=False)
+    copy = tmp_path / "c" / "brightness" / "1"
+    assert sorted(p.name for p in copy.iterdir()) == ["a", "b", "c"] and not any((copy / "b").iterdir())
+    assert robustness(DarkOrBright(), tmp_path / "c").errors == {"brightness": {1: 0.0}}
+    # without it, the clean folder's classes join the index; with neither, the count is refused
+    (copy / "b").rmdir()
     assert robustness(DarkOrBright(), tmp_path / "c", clean_dir=data).errors == {"brightness": {1: 0.0}}
     with pytest.raises(DataError, match="2 class folders but the model has 3 outputs"):
         robustness(DarkOrBright(), tmp_path / "c")

@@ -4,6 +4,9 @@ The output is ``<output_dir>/<corruption>/<severity>/<relative path of the image
 of ImageNet-C (where the relative path is ``<class>/<file>``). Images are prepared as
 ImageNet-C's were (shorter side resized to 256, centre crop 224) unless told otherwise.
 
+Every folder of the input is created in each ``<corruption>/<severity>`` folder, empty ones
+too, so the copy has the same class folders (and class indices) as the input.
+
 Output names: JPEG, PNG and WebP files keep their names; other formats (BMP, TIFF ...) are
 written as PNG, ``x.bmp`` -> ``x.png``. When that would give two inputs one output name (``x.bmp``
 beside ``x.png``), the converted file keeps its suffix in the stem, ``x.bmp`` -> ``x.bmp.png``;
@@ -103,6 +106,27 @@ def _check_no_links(out_root: Path, folder: Path, checked: set[Path]) -> None:
     checked.add(folder)
 
 
+def _input_folders(root: Path) -> list[Path]:
+    """Every non-hidden folder under ``root``, relative and sorted, empty ones included."""
+    found = []
+    for folder, dirs, _ in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder, d).relative_to(root) for d in dirs)
+    return sorted(found)
+
+
+def _mirror_folders(out_root: Path, names: Sequence[str], levels: Sequence[int], folders: Sequence[Path],
+                    checked: set[Path]) -> None:
+    """Create every input folder in each ``<corruption>/<severity>`` folder, so that a class
+    folder without images keeps its place in the copy (its class index, see ``labels``)."""
+    for name in names:
+        for level in levels:
+            for folder in folders:
+                target = out_root / name / str(level) / folder
+                _check_no_links(out_root, target, checked)
+                target.mkdir(parents=True, exist_ok=True)
+
+
 def _target(out_root: Path, name: str, level: int, relative: Path, checked: set[Path]) -> Path:
     """The output file of one input for one corruption and severity, its folders checked."""
     target = out_root / name / str(level) / relative
@@ -185,6 +209,7 @@ def corrupt_folder(
     renamed = {str(i): str(r) for i, r in zip(inputs, relatives) if r != _output_name(i)}
     prepare = Preprocess(resize=resize, crop=crop)
     checked: set[Path] = set()
+    _mirror_folders(out_root, names, levels, _input_folders(root), checked)
     dev = torch.device(device) if device is not None else torch.device("cpu")
     total = len(paths) * len(names) * len(levels)
     written = skipped = 0
