@@ -125,4 +125,4 @@ def test_a_model_that_fails_on_the_images_is_refused_clearly(market, capsys):
                  "--gallery", str(market / "gallery"), "--device", "cpu", "--json"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "failed on the first query image" in err and "feature extractor returning (B, D)" in err
+    assert "failed on the first query image" in err and "a feature extractor taking (B, 3, 256, 128)" in err

@@ -172,7 +172,7 @@ def _probe_outputs(loaded: LoadedModel, image: Tensor, source: str) -> int:
     a model that fails on it or returns no ``(B, K)`` logits is refused here, once, clearly."""
     device, dtype = _model_device_dtype(loaded.model)
     x = image.unsqueeze(0).repeat(2, 1, 1, 1).to(device, dtype)
-    return output_width(loaded.model, x, what="a classifier returning (B, classes) logits", sample=source)
+    return output_width(loaded.model, x, what="a classifier", sample=source)
 
 
 def _first_image(folder: Path, pre: Preprocess) -> tuple[Tensor, str]:

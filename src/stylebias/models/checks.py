@@ -82,12 +82,12 @@ def output_width(
     if not isinstance(out, torch.Tensor):
         raise ModelOutputError(
             f"model returned a {type(out).__name__}, but {what} is needed: it must return one "
-            f"tensor of shape (batch, outputs); wrap the model so forward() returns one tensor"
+            f"tensor of shape (batch, K); wrap the model so forward() returns one tensor"
         )
     if out.dim() != 2 or out.shape[0] != batch:
         raise ModelOutputError(
             f"model returned {tuple(out.shape)} for a batch of {batch}, but {what} is needed "
-            f"(output shape ({batch}, outputs)); wrap the model so forward() returns a "
-            f"(batch, outputs) tensor (e.g. flatten pooled features)"
+            f"(output shape ({batch}, K)); wrap the model so forward() returns a "
+            f"(batch, K) tensor (e.g. flatten pooled features)"
         )
     return int(out.shape[1])

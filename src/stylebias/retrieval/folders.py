@@ -154,7 +154,7 @@ def _check_model_fits(model: torch.nn.Module, path: Path, config: ReidEvalConfig
     fails on the input size or returns no ``(B, D)`` features is refused here, clearly."""
     image = ReidImages([path], config.height, config.width)[0]
     x = image.unsqueeze(0).repeat(2, 1, 1, 1).to(device)
-    output_width(model, x, what="a feature extractor returning (B, D) features",
+    output_width(model, x, what="a feature extractor",
                  sample=f"the first query image {path} (resized to --height {config.height} --width {config.width})")
 
 
