@@ -116,3 +116,13 @@ def test_only_junk_queries(market):
     config = ReidEvalConfig(model=f"{market / 'net.py'}:build", query=junk_only, gallery=market / "gallery")
     with pytest.raises(DataError, match="no usable image"):
         evaluate_reid_folders(config)
+
+
+def test_a_model_that_fails_on_the_images_is_refused_clearly(market, capsys):
+    """Regression: the RuntimeError of the forward pass escaped as a traceback."""
+    (market / "bad.py").write_text("from torch import nn\n\ndef build():\n    return nn.Linear(10, 4)\n")
+    code = main(["retrieval", "--model", f"{market / 'bad.py'}:build", "--query", str(market / "query"),
+                 "--gallery", str(market / "gallery"), "--device", "cpu", "--json"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "failed on the first query image" in err and "a feature extractor taking (B, 3, 256, 128)" in err

@@ -51,4 +51,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.images} images x {len(result.corruptions)} corruptions x "
               f"{len(result.severities)} severities: {result.written} written, "
               f"{result.skipped} already present, in {result.output_dir}")
+        for source, target in result.renamed.items():
+            print(f"  {source} written as {target} (another input has the plain name)")
     return 0

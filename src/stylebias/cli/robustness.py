@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly corruptions")
     parser.add_argument("--frost-dir", type=Path, default=None, help="folder with frost1.png ... frost5.jpg")
     parser.add_argument("--limit", type=int, default=None, help="at most this many images per corruption/severity")
+    parser.add_argument("--class-map", type=Path, default=None, metavar="FILE.json",
+                        help='class folder -> model output index, as {"folder": index, ...} or a list of folder '
+                             "names in output order (default: integer folders are indices, ImageNet wnids map to "
+                             "a 1000-way model's classes, else sorted folders must match the model's outputs)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: spare cores)")
     parser.add_argument("--output", type=Path, default=Path("robustness_output"),
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         clean_dir=args.clean_dir, clean_error=args.clean_error,
         baseline=None if args.no_normalise else "auto", params=args.params, seed=args.seed,
         batch_size=args.batch_size, num_workers=args.workers, device=args.device,
-        frost_dir=args.frost_dir, limit=args.limit, progress=not args.json,
+        frost_dir=args.frost_dir, limit=args.limit, class_map=args.class_map, progress=not args.json,
     )
     row = result.to_dict()
     write_json(row, args.output / "robustness.json")

@@ -17,6 +17,7 @@ from .api import (
     parameter_family,
 )
 from .folder import CorruptFolderResult, corrupt_folder
+from .labels import class_index, imagenet_wnids
 from .metrics import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, BASELINES, MCEResult, mce
 from .robustness import RobustnessResult, detect_layout, evaluate_robustness, plot_robustness
 
@@ -37,6 +38,8 @@ __all__ = [
     "RobustnessResult",
     "detect_layout",
     "plot_robustness",
+    "class_index",
+    "imagenet_wnids",
     "MCEResult",
     "ALEXNET_ERRORS",
     "ALEXNET_CLEAN_ERROR",

@@ -8,9 +8,10 @@ Three kinds of data, told apart automatically:
   stacked, 10,000 images each) and ``labels.npy``;
 * ``clean``: a folder ``<class>/<file>`` of clean images, corrupted on the fly (seeded).
 
-Class ``k`` is the ``k``-th class folder in sorted order, as torchvision's ``ImageFolder`` has it
-(ImageNet's 1000 wnid folders sort into the standard class indices); folders named by integers
-are those indices.
+Class folders are numbered by one rule for all folder layouts (see :mod:`.labels`): all class
+folders count, empty ones included; integer names are indices; WordNet-id folders (``n02123045``)
+get their ImageNet-1k index under a 1000-way model; otherwise folder ``k`` in sorted order is
+output ``k`` and the folder count must match the model's outputs; a class map overrides all.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_choice, check_positive
-from ..errors import DataError, ModelOutputError
+from ..errors import DataError, InvalidArgumentError, ModelOutputError
 from ..io import list_images, load_image
-from ..models import LoadedModel, Preprocess
+from ..models import LoadedModel, Preprocess, output_width
 from ..shapebias.evaluate import default_num_workers, resolve_model
 from ._base import CORRUPTIONS
 from .api import BENCHMARK_CORRUPTIONS, SEVERITIES, _check_severity, corrupt, parameter_family
+from ._geometry import check_crop_fits, check_size_fits_crop, fitted_geometry
 from .folder import batch_generator
+from .labels import ClassMap, class_folders, class_index, labelled_images
 from .metrics import ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS, mce
 
 __all__ = ["evaluate_robustness", "RobustnessResult", "detect_layout", "plot_robustness", "LAYOUTS"]
@@ -95,24 +98,6 @@ def detect_layout(data: str | os.PathLike[str]) -> str:
     return "clean"
 
 
-def _class_index(names: Sequence[str]) -> dict[str, int]:
-    if all(n.isdigit() for n in names):
-        return {n: int(n) for n in names}
-    return {n: i for i, n in enumerate(sorted(names))}
-
-
-def _labelled_images(folder: Path, classes: Mapping[str, int] | None = None) -> tuple[list[Path], list[int], dict[str, int]]:
-    paths = list_images(folder)
-    names = [p.relative_to(folder).parts[0] for p in paths]
-    if any(len(p.relative_to(folder).parts) < 2 for p in paths):
-        raise DataError(f"{folder} must hold one folder per class (<class>/<file>); found loose image files")
-    classes = dict(classes) if classes is not None else _class_index(sorted(set(names)))
-    unknown = sorted(set(names) - set(classes))
-    if unknown:
-        raise DataError(f"class folders {unknown[:5]} under {folder} are not in the class list {sorted(classes)[:5]}...")
-    return paths, [classes[n] for n in names], classes
-
-
 class _Images(Dataset):
     """Decoded, resized and cropped images as uint8 ``(3, S, S)`` with their labels."""
 
@@ -124,7 +109,7 @@ class _Images(Dataset):
 
     def __getitem__(self, i: int) -> tuple[Tensor, int, str]:
         try:
-            img = self.preprocess.geometry(load_image(self.paths[i]))
+            img = fitted_geometry(self.preprocess, load_image(self.paths[i]), self.paths[i])
         except DataError as err:  # re-raised in the main process, naming the file
             return torch.empty(0, dtype=torch.uint8), self.labels[i], str(err)
         return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True)).permute(2, 0, 1), self.labels[i], ""
@@ -159,27 +144,58 @@ def _tensor_geometry(x: Tensor, pre: Preprocess) -> Tensor:
 
 # --------------------------------------------------------------------------- evaluation
 class _Counter:
-    """Running top-1 mistakes of one model."""
+    """Running top-1 mistakes of one model with ``num_outputs`` outputs per image."""
 
-    def __init__(self, loaded: LoadedModel, num_classes: int) -> None:
+    def __init__(self, loaded: LoadedModel, num_outputs: int) -> None:
         self.model = loaded.model
         self.name = loaded.name
-        tensors = [*self.model.parameters(), *self.model.buffers()]
-        self.device = tensors[0].device if tensors else torch.device("cpu")
-        self.dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
-        self.num_classes = num_classes
+        self.device, self.dtype = _model_device_dtype(loaded.model)
+        self.num_outputs = num_outputs
 
     def wrong(self, x: Tensor, y: Tensor) -> int:
         logits = self.model(x.to(self.device, self.dtype))
-        if not isinstance(logits, Tensor) or logits.dim() != 2 or logits.shape[0] != len(x):
+        if not isinstance(logits, Tensor) or tuple(logits.shape) != (len(x), self.num_outputs):
             got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
-            raise ModelOutputError(f"model {self.name} returned {got} for a batch of {len(x)}; logits (B, classes) are needed")
-        if logits.shape[1] < self.num_classes:
-            raise ModelOutputError(
-                f"model {self.name} has {logits.shape[1]} outputs but the data has class index "
-                f"{self.num_classes - 1}; use a model trained on these classes"
-            )
+            raise ModelOutputError(f"model {self.name} returned {got} for a batch of {len(x)}; "
+                                   f"logits ({len(x)}, {self.num_outputs}) are needed, as on its first batch")
         return int((logits.argmax(1).cpu() != y).sum())
+
+
+def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    tensors = [*model.parameters(), *model.buffers()]
+    device = tensors[0].device if tensors else torch.device("cpu")
+    return device, next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
+
+
+def _probe_outputs(loaded: LoadedModel, image: Tensor, source: str) -> int:
+    """The model's number of outputs, from two copies of one ``(3, H, W)`` image in [0, 1];
+    a model that fails on it or returns no ``(B, K)`` logits is refused here, once, clearly."""
+    device, dtype = _model_device_dtype(loaded.model)
+    x = image.unsqueeze(0).repeat(2, 1, 1, 1).to(device, dtype)
+    return output_width(loaded.model, x, what="a classifier", sample=source)
+
+
+def _first_image(folder: Path, pre: Preprocess) -> tuple[Tensor, str]:
+    """The first image under ``folder`` as the loader prepares it, float in [0, 1], and its path."""
+    path = list_images(folder)[0]
+    image, _, error = _Images([path], [0], pre)[0]
+    if error:
+        raise DataError(error)
+    return image.float().div_(255), str(path)
+
+
+def _folder_classes(
+    loaded: LoadedModel, folders: Sequence[Path], class_map: ClassMap | None, where: str
+) -> tuple[dict[str, int], _Counter]:
+    """One class index for all ``folders`` (the union of their class folders) and the counter.
+
+    The model's output width is read from its output on the first image, so that the index
+    can follow it (ImageNet wnids for a 1000-way model, sorted folders otherwise).
+    """
+    names = sorted({name for folder in folders for name in class_folders(folder)})
+    image, path = _first_image(folders[0], loaded.preprocess)
+    width = _probe_outputs(loaded, image, f"the first image {path}")
+    return class_index(names, width, class_map, where=where), _Counter(loaded, width)
 
 
 def _select(corruptions: Sequence[str] | None, severities: Sequence[int]) -> tuple[list[str], list[int]]:
@@ -213,6 +229,7 @@ def evaluate_robustness(
     preprocess: Preprocess | Mapping[str, Any] | None = None,
     frost_dir: str | os.PathLike[str] | None = None,
     limit: int | None = None,
+    class_map: ClassMap | None = None,
     progress: bool = False,
 ) -> RobustnessResult:
     """Top-1 error of ``model`` per corruption and severity, with mCE / relative mCE.
@@ -236,11 +253,15 @@ def evaluate_robustness(
             for 32-px CIFAR models).
         frost_dir: the frost pictures (``clean`` layout).
         limit: evaluate at most this many images per corruption and severity (quick runs).
+        class_map: class folder name -> model output index (or a JSON file holding that
+            mapping or a list of names), for folders the rules of :mod:`.labels` cannot place.
         progress: show a progress bar.
 
     Raises:
-        DataError: unreadable or inconsistent data (named); UnknownNameError for bad names;
-        ModelOutputError: the model's output does not fit the classes.
+        DataError: unreadable or inconsistent data, or class folders that cannot be mapped to the
+            model's outputs (named, with the fix); UnknownNameError for bad names;
+        InvalidArgumentError: a crop larger than the resize, bad options;
+        ModelOutputError: the model fails on the images or does not return ``(B, K)`` logits.
     """
     check_choice(layout, LAYOUTS, "layout")
     check_positive(batch_size, "batch_size")
@@ -250,19 +271,24 @@ def evaluate_robustness(
     root = Path(data)
     kind = detect_layout(root) if layout == "auto" else layout
     loaded = resolve_model(model, preprocess, device)
+    check_crop_fits(loaded.preprocess.resize, loaded.preprocess.crop)
+    if kind == "cifar-c" and class_map is not None:
+        raise InvalidArgumentError("class_map is for class folders; CIFAR-C's labels.npy already holds class indices")
     dev = torch.device(device) if device is not None else torch.device("cpu")
     with torch.inference_mode():
         if kind == "cifar-c":
             errors, counts = _eval_cifar(loaded, root, names, levels, batch_size, limit, progress)
         elif kind == "imagenet-c":
-            errors, counts = _eval_folders(loaded, root, names, levels, batch_size, num_workers, dev, limit, progress)
+            clean = Path(clean_dir) if clean_dir is not None and clean_error is None else None
+            errors, counts, measured = _eval_folders(loaded, root, names, levels, clean, class_map, batch_size,
+                                                     num_workers, dev, limit, progress)
+            clean_error = measured if clean is not None else clean_error
         else:
             errors, counts, measured, family = _eval_on_the_fly(
-                loaded, root, names, levels, batch_size, num_workers, dev, limit, seed, params, frost_dir, progress
+                loaded, root, names, levels, class_map, batch_size, num_workers, dev, limit, seed, params,
+                frost_dir, progress
             )
             clean_error = measured if clean_error is None else clean_error
-        if kind == "imagenet-c" and clean_dir is not None and clean_error is None:
-            clean_error = _clean_error(loaded, Path(clean_dir), batch_size, num_workers, dev, limit, progress)
     result = RobustnessResult(loaded.name, str(root), kind, errors, counts, clean_error,
                               params=family if kind == "clean" else None)
     use_baseline = (kind != "cifar-c" and (kind != "clean" or family == "imagenet")) if baseline == "auto" else baseline is not None
@@ -270,28 +296,31 @@ def evaluate_robustness(
     return result
 
 
-def _eval_folders(loaded, root, names, levels, batch_size, num_workers, dev, limit, progress):
-    counter = None
+def _eval_folders(loaded, root, names, levels, clean, class_map, batch_size, num_workers, dev, limit, progress):
+    """Errors per corruption/severity folder, and the clean error when ``clean`` is a folder;
+    all with one class index over every folder read."""
     errors: dict[str, dict[int, float]] = {}
     counts: dict[str, dict[int, int]] = {}
-    classes: dict[str, int] | None = None
     missing = [f"{n}/{s}" for n in names for s in levels if not (root / n / str(s)).is_dir()]
     if missing:
         raise DataError(f"{root} lacks the ImageNet-C folders {', '.join(missing[:6])}"
                         f"{' ...' if len(missing) > 6 else ''}; evaluate fewer with corruptions=/severities=")
+    folders = [root / name / str(level) for name in names for level in levels]
+    where = f"{root}/<corruption>/<severity>" + (f" and {clean}" if clean is not None else "")
+    classes, counter = _folder_classes(loaded, folders + ([clean] if clean is not None else []), class_map, where)
     for name in names:
         for level in levels:
-            folder = root / name / str(level)
-            if classes is None:
-                class_names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-                classes = _class_index(class_names)
-                counter = _Counter(loaded, max(classes.values()) + 1)
-            paths, labels, _ = _labelled_images(folder, classes)
+            paths, labels = labelled_images(root / name / str(level), classes)
             error, n = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers,
                                      dev, _bar(progress, len(paths[:limit]), f"{name} {level}"))
             errors.setdefault(name, {})[level] = error
             counts.setdefault(name, {})[level] = n
-    return errors, counts
+    clean_error = None
+    if clean is not None:
+        paths, labels = labelled_images(clean, classes)
+        clean_error = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers, dev,
+                                    _bar(progress, len(paths[:limit]), "clean"))[0]
+    return errors, counts, clean_error
 
 
 def _folder_error(counter, loaded, paths, labels, batch_size, num_workers, dev, bar) -> tuple[float, int]:
@@ -306,29 +335,20 @@ def _folder_error(counter, loaded, paths, labels, batch_size, num_workers, dev, 
     return wrong / len(paths), len(paths)
 
 
-def _clean_error(loaded, folder, batch_size, num_workers, dev, limit, progress) -> float:
-    paths, labels, classes = _labelled_images(folder)
-    counter = _Counter(loaded, max(classes.values()) + 1)
-    return _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers, dev,
-                         _bar(progress, len(paths[:limit]), "clean"))[0]
-
-
 def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
-    labels_file = root / "labels.npy"
-    if not labels_file.is_file():
-        raise DataError(f"{root} has no labels.npy (CIFAR-10-C / CIFAR-100-C layout)")
-    labels = np.load(labels_file, mmap_mode="r")
-    counter = _Counter(loaded, int(labels.max()) + 1)
+    labels = _cifar_labels(root)
+    arrays = {name: _cifar_images(root / f"{name}.npy", len(labels), loaded.preprocess) for name in names}
+    first = torch.from_numpy(np.array(arrays[names[0]][:1], copy=True)).permute(0, 3, 1, 2).float().div_(255)
+    width = _probe_outputs(loaded, _tensor_geometry(first, loaded.preprocess)[0],
+                           f"the first image of {root / names[0]}.npy")
+    if int(labels.max()) >= width:
+        raise DataError(f"{root / 'labels.npy'} holds class index {int(labels.max())} but the model has {width} "
+                        f"outputs; use a model trained on these classes (CIFAR-10: 10, CIFAR-100: 100)")
+    counter = _Counter(loaded, width)
     errors: dict[str, dict[int, float]] = {}
     counts: dict[str, dict[int, int]] = {}
-    for name in names:
-        file = root / f"{name}.npy"
-        if not file.is_file():
-            raise DataError(f"{root} has no {file.name}; evaluate fewer with corruptions=")
-        images = np.load(file, mmap_mode="r")
-        if images.ndim != 4 or images.shape[-1] != 3 or len(images) != len(labels):
-            raise DataError(f"{file} must hold (N, H, W, 3) uint8 images, one per label; got {images.shape}")
-        per = len(images) // 5
+    per = len(labels) // len(SEVERITIES)
+    for name, images in arrays.items():
         for level in levels:
             lo, hi = (level - 1) * per, (level - 1) * per + (per if limit is None else min(per, int(limit)))
             bar = _bar(progress, hi - lo, f"{name} {level}")
@@ -336,7 +356,7 @@ def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
             for start in range(lo, hi, int(batch_size)):
                 stop = min(start + int(batch_size), hi)
                 x = torch.from_numpy(np.array(images[start:stop], copy=True)).permute(0, 3, 1, 2).float().div_(255)
-                y = torch.from_numpy(np.asarray(labels[start:stop], dtype=np.int64))
+                y = torch.from_numpy(labels[start:stop].astype(np.int64))
                 wrong += counter.wrong(_tensor_geometry(x, loaded.preprocess), y)
                 if bar is not None:
                     bar.update(stop - start)
@@ -347,10 +367,55 @@ def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
     return errors, counts
 
 
-def _eval_on_the_fly(loaded, root, names, levels, batch_size, num_workers, dev, limit, seed, params, frost_dir, progress):
-    paths, labels, classes = _labelled_images(root)
+def _load_npy(file: Path, *, mmap: bool, missing: str) -> np.ndarray:
+    """A plain ``.npy`` array; pickled (object) arrays are refused, never unpickled."""
+    if not file.is_file():
+        raise DataError(f"{file.parent} has no {file.name} (CIFAR-10-C / CIFAR-100-C layout); {missing}")
+    try:
+        array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{file} is not a plain numeric .npy array ({err}); CIFAR-C files hold uint8 images "
+                        f"(N, H, W, 3) or integer labels (N,) saved with numpy.save. Object (pickled) arrays "
+                        f"are refused: loading them could run code") from err
+    if not isinstance(array, np.ndarray) or array.dtype.hasobject:
+        raise DataError(f"{file} is not a plain numeric .npy array (got {type(array).__name__}); save one "
+                        f"array with numpy.save")
+    return array
+
+
+def _cifar_labels(root: Path) -> np.ndarray:
+    """``labels.npy``: one non-negative integer class per image, the five severities stacked."""
+    file = root / "labels.npy"
+    labels = _load_npy(file, mmap=False, missing="it holds the class of every image")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{file} must hold integer class indices of shape (N,); got {labels.dtype} {labels.shape}")
+    if len(labels) == 0 or len(labels) % len(SEVERITIES):
+        raise DataError(f"{file} holds {len(labels)} labels; CIFAR-C stacks the 5 severities, so a positive "
+                        f"multiple of 5 is needed (10,000 per severity: 50,000)")
+    if int(labels.min()) < 0:
+        raise DataError(f"{file} holds the negative class index {int(labels.min())}; indices are 0 ... K-1")
+    return labels
+
+
+def _cifar_images(file: Path, count: int, pre: Preprocess) -> np.ndarray:
+    """One corruption's images, memory-mapped: uint8 ``(count, H, W, 3)``, checked against the
+    labels and the crop."""
+    images = _load_npy(file, mmap=True, missing="evaluate fewer with corruptions=")
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise DataError(f"{file} must hold uint8 RGB images of shape (N, H, W, 3); got {images.dtype} {images.shape}")
+    if len(images) != count:
+        raise DataError(f"{file} holds {len(images)} images but labels.npy has {count} labels; they must match "
+                        f"one to one (the 5 severities stacked)")
+    if pre.resize is None:  # with a resize, check_crop_fits has checked the crop
+        check_size_fits_crop(images.shape[2], images.shape[1], pre.crop, f"every image of {file}")
+    return images
+
+
+def _eval_on_the_fly(loaded, root, names, levels, class_map, batch_size, num_workers, dev, limit, seed, params,
+                     frost_dir, progress):
+    classes, counter = _folder_classes(loaded, [root], class_map, str(root))
+    paths, labels = labelled_images(root, classes)
     paths, labels = paths[:limit], labels[:limit]
-    counter = _Counter(loaded, max(classes.values()) + 1)
     size = loaded.preprocess.input_size
     family = parameter_family(size, size, params)
     wrong = {(n, s): 0 for n in names for s in levels}

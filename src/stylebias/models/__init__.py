@@ -8,7 +8,7 @@ Every loaded model takes RGB images ``(B, 3, H, W)`` in [0, 1] and normalises in
 >>> lm.model(lm.preprocess.transform(img)[None])  # doctest: +SKIP
 """
 
-from .checks import check_num_outputs
+from .checks import check_num_outputs, output_width
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess
 from .spec import (
     MODELS,
@@ -26,6 +26,7 @@ __all__ = [
     "parse_spec",
     "register_model",
     "check_num_outputs",
+    "output_width",
     "LoadedModel",
     "ModelSpec",
     "ModelEntry",

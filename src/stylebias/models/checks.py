@@ -7,7 +7,7 @@ from torch import nn
 
 from ..errors import ModelOutputError
 
-__all__ = ["check_num_outputs"]
+__all__ = ["check_num_outputs", "output_width"]
 
 
 def check_num_outputs(
@@ -39,22 +39,55 @@ def check_num_outputs(
     device = tensors[0].device if tensors else torch.device("cpu")
     dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
     x = torch.zeros(batch, 3, h, w, device=device, dtype=dtype)
+    width = output_width(model, x, what=what, sample="a dummy batch")
+    if width != expected:
+        raise ModelOutputError(
+            f"model returned {(batch, width)} for a batch of {batch}, but {what} is needed "
+            f"(output shape ({batch}, {expected})). Use a model with a {expected}-way head, or "
+            f"map its outputs to {expected} logits."
+        )
+
+
+def output_width(
+    model: nn.Module, x: torch.Tensor, *, what: str = "a classifier", sample: str = "a sample batch"
+) -> int:
+    """Run ``model`` once on ``x`` and return ``K`` of its ``(B, K)`` output.
+
+    Evaluations call this on their first images before any real work, so that a model that
+    does not fit fails with one clear message instead of a traceback deep in a loop.
+
+    Args:
+        model: takes ``x`` (e.g. ``LoadedModel.model``, RGB in [0, 1]); run as it is (no mode
+            switch) under ``torch.inference_mode``.
+        x: ``(B, 3, H, W)`` input on the model's device.
+        what: description of the needed model used in the error message.
+        sample: how the message names ``x`` (e.g. ``"the first images of data/"``).
+
+    Returns:
+        The number of outputs per image.
+
+    Raises:
+        ModelOutputError: the forward pass fails on ``x``, or the output is not one tensor of
+            shape ``(B, K)``.
+    """
+    batch, _, h, w = x.shape
     try:
         with torch.inference_mode():
             out = model(x)
-    except (RuntimeError, ValueError, TypeError) as err:
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
         raise ModelOutputError(
-            f"the model failed on a dummy batch of shape {tuple(x.shape)} ({err}); "
+            f"the model failed on {sample} of shape {tuple(x.shape)} ({err}); "
             f"{what} taking (B, 3, {h}, {w}) RGB images is needed"
         ) from err
     if not isinstance(out, torch.Tensor):
         raise ModelOutputError(
             f"model returned a {type(out).__name__}, but {what} is needed: it must return one "
-            f"tensor of shape (batch, {expected}); wrap the model so forward() returns the logits"
+            f"tensor of shape (batch, K); wrap the model so forward() returns one tensor"
         )
-    if tuple(out.shape) != (batch, expected):
+    if out.dim() != 2 or out.shape[0] != batch:
         raise ModelOutputError(
             f"model returned {tuple(out.shape)} for a batch of {batch}, but {what} is needed "
-            f"(output shape ({batch}, {expected})). Use a model with a {expected}-way head, or "
-            f"map its outputs to {expected} logits."
+            f"(output shape ({batch}, K)); wrap the model so forward() returns a "
+            f"(batch, K) tensor (e.g. flatten pooled features)"
         )
+    return int(out.shape[1])

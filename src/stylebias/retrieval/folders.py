@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_choice, check_positive
 from ..errors import DataError, InvalidArgumentError
 from ..io import list_images, load_image, to_tensor
-from ..models import load_model
+from ..models import load_model, output_width
 from .distance import METRICS
 from .features import extract_features
 from .market import DISTRACTOR_PID, JUNK_PID, ReidSplit, reid_split
@@ -149,6 +149,15 @@ def _split(folder: Path, drop: tuple[int, ...], what: str) -> ReidSplit:
     return split
 
 
+def _check_model_fits(model: torch.nn.Module, path: Path, config: ReidEvalConfig, device: str) -> None:
+    """Run the model once on the first query image (as a batch of two), so that a model that
+    fails on the input size or returns no ``(B, D)`` features is refused here, clearly."""
+    image = ReidImages([path], config.height, config.width)[0]
+    x = image.unsqueeze(0).repeat(2, 1, 1, 1).to(device)
+    output_width(model, x, what="a feature extractor",
+                 sample=f"the first query image {path} (resized to --height {config.height} --width {config.width})")
+
+
 def evaluate_reid_folders(config: ReidEvalConfig) -> ReidEvalReport:
     """Embed query and gallery folders with a model and compute CMC / mAP / mINP.
 
@@ -165,7 +174,7 @@ def evaluate_reid_folders(config: ReidEvalConfig) -> ReidEvalReport:
         DataError: a folder is missing or empty, a file name does not parse, an image cannot be
             read, or no query has a true match.
         InvalidArgumentError, UnknownNameError, MissingFileError: from the model spec.
-        ModelOutputError: the model does not return ``(B, D)`` features.
+        ModelOutputError: the model fails on the images or does not return ``(B, D)`` features.
     """
     query = _split(config.query, (JUNK_PID, DISTRACTOR_PID), "query")
     gallery = _split(config.gallery, (JUNK_PID,), "gallery")
@@ -174,6 +183,7 @@ def evaluate_reid_folders(config: ReidEvalConfig) -> ReidEvalReport:
     loaded = load_model(
         config.model, pretrained=config.pretrained, device=device, preprocess=overrides or None
     )
+    _check_model_fits(loaded.model, Path(query.paths[0]), config, device)
     log.info(
         "embedding %d query and %d gallery images with %s on %s",
         len(query), len(gallery), loaded.spec.text, device,
