@@ -21,6 +21,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -187,6 +188,9 @@ def parse_spec(spec: str) -> ModelSpec:
 
 
 # --------------------------------------------------------------------------- sources
+_TORCHVISION_BUILD_LOCK = threading.Lock()
+
+
 @contextmanager
 def _state_dict_loaded_safely(weights: Any) -> Iterator[None]:
     """While a torchvision builder runs, make ``weights.get_state_dict`` load the file through
@@ -195,19 +199,20 @@ def _state_dict_loaded_safely(weights: Any) -> Iterator[None]:
 
     The builder still builds the model: some adapt the architecture to the weights or fix up
     keys (inception, googlenet, densenet, quantized models), which rebuilding by hand would
-    miss. The override is an attribute of the enum member, removed on exit; another thread
-    building with the same weights meanwhile gets the same, equivalent file.
+    miss. The override is an attribute of the shared enum member, removed on exit; a lock
+    keeps two threads from overlapping, so neither removes the other's override early.
     """
     from ..hub import load_torchvision_state_dict
 
     def get_state_dict(*args: Any, progress: bool = True, **kwargs: Any) -> dict[str, torch.Tensor]:
         return load_torchvision_state_dict(weights, progress=progress)
 
-    weights.get_state_dict = get_state_dict
-    try:
-        yield
-    finally:
-        del weights.get_state_dict
+    with _TORCHVISION_BUILD_LOCK:
+        weights.get_state_dict = get_state_dict
+        try:
+            yield
+        finally:
+            del weights.get_state_dict
 
 
 def _load_torchvision(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Preprocess]:
