@@ -183,10 +183,10 @@ def load_torchvision_state_dict(weights: Any, *, progress: bool = True) -> dict[
         DataError: the file is not a plain state_dict of tensors.
     """
     path = torchvision_weights_file(weights, progress=progress)
-    fix = f"delete {path}; it will be downloaded again from {weights.url}"
+    fix = f"Delete {path}; it will be downloaded again from {weights.url}"
     state = load_torch_file(path, what="torchvision weights", fix=fix)
     if not isinstance(state, dict):
         raise DataError(
-            f"torchvision weights {path} hold a {type(state).__name__}, not a state_dict; {fix}"
+            f"torchvision weights {path} hold a {type(state).__name__}, not a state_dict. {fix}."
         )
     return state

@@ -244,7 +244,7 @@ def train_decoder(config: TrainDecoderConfig) -> dict[str, Any]:
     ckpt_path = out / CHECKPOINT
     if cfg.resume and ckpt_path.is_file():
         state = load_torch_file(ckpt_path, what="decoder training checkpoint", map_location=device,
-                                fix="delete it to train from iteration 0")
+                                fix="Delete it to train from iteration 0")
         net.decoder.load_state_dict(state["decoder"])
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["iteration"])

@@ -283,7 +283,7 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     start, history, resumed_state = 0, [], None
     ckpt_path = out / CHECKPOINT
     if cfg.resume and ckpt_path.exists():
-        state = resumed_state = load_torch_file(ckpt_path, what="checkpoint", map_location=device, fix="delete it to train from step 0")
+        state = resumed_state = load_torch_file(ckpt_path, what="checkpoint", map_location=device, fix="Delete it to train from step 0")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
