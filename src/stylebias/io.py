@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -209,6 +209,24 @@ def to_pil(image: Tensor | Image.Image) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(arr), mode="RGB")
 
 
+def _create_temp_file(target: Path) -> Path:
+    """Create an empty, unique ``.<name>.<random>.tmp`` beside ``target``.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600) the file is created with mode 0666 and the
+    process umask applied by the OS, as ``open(path, "w")`` would, so outputs are readable by
+    others exactly when the user's umask allows it.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"could not create a unique temporary file beside {target}")
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Context manager yielding a temporary path that replaces ``path`` on success.
@@ -222,9 +240,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _create_temp_file(target)
     try:
         yield tmp
         os.replace(tmp, target)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from stylebias.errors import ShapeError
+from stylebias.errors import InvalidArgumentError, ShapeError
 from stylebias.functional import adain, instance_stats
 from tests.conftest import styled_batch
 from tests.functional.reference import adain_calc_mean_std, ref_adain
@@ -9,12 +9,12 @@ from tests.functional.reference import adain_calc_mean_std, ref_adain
 
 def test_instance_stats_hand_computed():
     x = torch.tensor([1.0, 2.0, 3.0, 6.0]).view(1, 1, 2, 2)
-    mu, sigma = instance_stats(x, eps=0.0)
+    mu, sigma = instance_stats(x, eps=1e-12)
     assert mu.shape == (1, 1, 1, 1)
     assert mu.item() == pytest.approx(3.0)
     # unbiased variance: ((-2)^2 + (-1)^2 + 0 + 3^2) / 3 = 14 / 3
     assert sigma.item() == pytest.approx((14 / 3) ** 0.5)
-    _, sigma_biased = instance_stats(x, eps=0.0, unbiased=False)
+    _, sigma_biased = instance_stats(x, eps=1e-12, unbiased=False)
     assert sigma_biased.item() == pytest.approx((14 / 4) ** 0.5)
 
 
@@ -75,8 +75,8 @@ def test_adain_output_carries_style_statistics():
     content = styled_batch(3, 4, 16, 16, seed=3, dtype=torch.float64)
     style = styled_batch(3, 4, 9, 7, seed=4, dtype=torch.float64)
     out = adain(content, style, eps=1e-12)
-    out_mu, out_sigma = instance_stats(out, eps=0.0)
-    style_mu, style_sigma = instance_stats(style, eps=0.0)
+    out_mu, out_sigma = adain_calc_mean_std(out, 0.0)
+    style_mu, style_sigma = adain_calc_mean_std(style, 0.0)
     torch.testing.assert_close(out_mu, style_mu)
     torch.testing.assert_close(out_sigma, style_sigma)
 
@@ -98,11 +98,12 @@ def test_instance_stats_accurate_for_rows_with_large_offsets():
     x = torch.randn(2, 6, 20, 20, dtype=torch.float64)
     x[:, :3] = x[:, :3] * 0.01 + 3000.0
     x[0, 4] = 7.0  # a constant map
-    mu, sigma = instance_stats(x.float(), eps=0.0)
+    eps = 1e-12
+    mu, sigma = instance_stats(x.float(), eps=eps)
     ref_var, ref_mu = torch.var_mean(x.float().double(), dim=(2, 3), keepdim=True)
     torch.testing.assert_close(mu.double(), ref_mu, rtol=1e-6, atol=1e-5)
-    torch.testing.assert_close(sigma.double(), ref_var.sqrt(), rtol=1e-4, atol=1e-6)
-    assert sigma[0, 4].item() == 0.0
+    torch.testing.assert_close(sigma.double(), (ref_var + eps).sqrt(), rtol=1e-4, atol=1e-6)
+    assert sigma[0, 4].item() == pytest.approx(eps**0.5)  # exactly zero variance
 
 
 def test_instance_stats_gradients():
@@ -110,3 +111,24 @@ def test_instance_stats_gradients():
     x[0, 0] = 0.0  # a dead channel must not give NaN gradients
     x.requires_grad_()
     assert torch.autograd.gradcheck(lambda t: instance_stats(t, eps=1e-5), (x,))
+
+
+@pytest.mark.parametrize(("offset", "spread"), [(0.0, 1e19), (1e20, 1e18)])
+def test_instance_stats_finite_where_float32_sum_of_squares_overflows(offset, spread):
+    # sum(x^2) over 400 values near 1e19 exceeds float32's 3.4e38; var_mean stays finite
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(2, 3, 20, 20, generator=g, dtype=torch.float64) * spread + offset).float()
+    mu, sigma = instance_stats(x)
+    assert torch.isfinite(mu).all() and torch.isfinite(sigma).all()
+    ref_var, ref_mu = torch.var_mean(x.double(), dim=(2, 3), keepdim=True)
+    torch.testing.assert_close(mu.double(), ref_mu, rtol=1e-5, atol=0.0)
+    torch.testing.assert_close(sigma.double(), ref_var.sqrt(), rtol=1e-4, atol=0.0)
+
+
+def test_eps_must_be_positive():
+    x = torch.zeros(2, 3, 4, 4)  # all-zero channels: eps = 0 would give 0 / 0 = NaN
+    for eps in (0, 0.0, -1e-5, float("nan")):
+        with pytest.raises(InvalidArgumentError, match="eps must be > 0"):
+            instance_stats(x, eps=eps)
+        with pytest.raises(InvalidArgumentError, match="eps must be > 0"):
+            adain(x, x, eps=eps)

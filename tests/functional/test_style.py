@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from stylebias.errors import ShapeError
+from stylebias.errors import InvalidArgumentError, ShapeError
 from stylebias.functional import (
     adversarial_style,
     dsu,
@@ -12,6 +12,7 @@ from stylebias.functional import (
 )
 from tests.conftest import styled_batch
 from tests.functional.reference import (
+    adain_calc_mean_std,
     ref_advbn_feature,
     ref_dsu,
     ref_efdmix,
@@ -116,9 +117,9 @@ def test_mixstyle_lambda_one_is_identity():
 
 def test_mixstyle_lambda_zero_gives_partner_statistics():
     x = styled_batch(dtype=torch.float64)
-    out = mixstyle(x, PERM, torch.zeros(B, dtype=torch.float64), eps=0.0)
-    mu, sigma = instance_stats(out, eps=0.0)
-    ref_mu, ref_sigma = instance_stats(x, eps=0.0)
+    out = mixstyle(x, PERM, torch.zeros(B, dtype=torch.float64), eps=1e-12)
+    mu, sigma = adain_calc_mean_std(out, 0.0)
+    ref_mu, ref_sigma = adain_calc_mean_std(x, 0.0)
     torch.testing.assert_close(mu, ref_mu[PERM])
     torch.testing.assert_close(sigma, ref_sigma[PERM])
 
@@ -160,8 +161,8 @@ def test_efdmix_gradient_is_straight_through_plus_style_path():
 def test_permuted_adain_takes_partner_statistics():
     x = styled_batch(dtype=torch.float64)
     out = permuted_adain(x, PERM, eps=1e-12)
-    mu, sigma = instance_stats(out, eps=0.0)
-    ref_mu, ref_sigma = instance_stats(x, eps=0.0)
+    mu, sigma = adain_calc_mean_std(out, 0.0)
+    ref_mu, ref_sigma = adain_calc_mean_std(x, 0.0)
     torch.testing.assert_close(mu, ref_mu[PERM])
     torch.testing.assert_close(sigma, ref_sigma[PERM])
 
@@ -206,3 +207,12 @@ def test_bad_perm_and_lam_are_reported():
         dsu(x, torch.zeros(6, 4), torch.zeros(6, 5))
     with pytest.raises(ShapeError, match="mean_scale"):
         adversarial_style(x, torch.ones(1, 4, 1, 1), torch.ones(1, 5, 1, 1))
+
+
+def test_eps_zero_is_refused_by_every_op_that_divides_by_sigma():
+    x = torch.zeros(B, 3, 4, 4)  # all-zero channels: eps = 0 would give 0 / 0 = NaN
+    noise = torch.zeros(B, 3, 1, 1)
+    for call in (lambda: mixstyle(x, PERM, LAM, eps=0.0), lambda: permuted_adain(x, PERM, eps=0.0),
+                 lambda: dsu(x, noise, noise, eps=0.0)):
+        with pytest.raises(InvalidArgumentError, match="eps must be > 0, got 0.0"):
+            call()

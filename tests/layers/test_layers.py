@@ -195,6 +195,13 @@ def test_bad_arguments_are_reported():
         MixStyle().train()(torch.randn(4, 8))
 
 
+@pytest.mark.parametrize("name", RANDOM)
+def test_eps_zero_is_refused(name):
+    # eps = 0 divides 0 by 0 on a constant (e.g. dead ReLU) channel: NaN outputs and gradients
+    with pytest.raises(InvalidArgumentError, match="eps must be > 0, got 0"):
+        create_style_layer(name, eps=0)
+
+
 def test_repr_shows_hyperparameters():
     assert repr(MixStyle(p=0.3, mix="crossdomain")) == "MixStyle(p=0.3, alpha=0.1, eps=1e-06, mix='crossdomain')"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -158,13 +159,12 @@ def test_torchvision_bad_names():
         load_model("torchvision:resnet18.NOPE", pretrained=False)
 
 
-def test_offline_pretrained_download_says_where_to_put_weights(monkeypatch):
-    import torchvision.models._api as api
-
+def test_offline_pretrained_download_says_where_to_put_weights(monkeypatch, tmp_path):
     def offline(url, *a, **k):
         raise urllib.error.URLError("Temporary failure in name resolution")
 
-    monkeypatch.setattr(api, "load_state_dict_from_url", offline)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache
+    monkeypatch.setattr(urllib.request, "urlopen", offline)  # stylebias downloads the weights
     with pytest.raises(MissingFileError) as info:
         load_model("torchvision:resnet18", pretrained=True)
     msg = str(info.value)
@@ -187,6 +187,7 @@ def test_timm_uses_data_config(monkeypatch):
         calls["args"] = (name, pretrained)
         return nn.Linear(1, 1)
 
+    fake.__version__ = "1.0.26"
     fake.create_model = create_model
     fake.data = types.SimpleNamespace(resolve_data_config=lambda args, model: {
         "input_size": (3, 288, 288), "crop_pct": 0.9, "interpolation": "bicubic",
@@ -197,6 +198,15 @@ def test_timm_uses_data_config(monkeypatch):
     assert calls["args"] == ("fake_net", True)
     assert (lm.preprocess.resize, lm.preprocess.crop) == (320, 288)
     assert lm.preprocess.mean == (0.5, 0.5, 0.5) and lm.preprocess.interpolation == "bicubic"
+
+
+def test_timm_versions_that_unpickle_weights_unsafely_are_refused_for_pretrained(monkeypatch):
+    fake = types.ModuleType("timm")
+    fake.__version__ = "0.9.16"
+    fake.create_model = lambda name, pretrained: pytest.fail("create_model must not run")
+    monkeypatch.setitem(sys.modules, "timm", fake)
+    with pytest.raises(InvalidArgumentError, match=r"timm 0.9.16 may load .*weights_only=False.*timm>=1.0.26"):
+        load_model("timm:resnet50", pretrained=True)
 
 
 # ----------------------------------------------------------------------------- registry

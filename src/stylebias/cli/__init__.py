@@ -12,9 +12,11 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from .._version import __version__
 from ..errors import StyleBiasError
+from ._common import json_stdout_only
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
@@ -63,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args._run(args) or 0)
+        # --json: stdout is the JSON alone; prints of user code and libraries go to stderr
+        with json_stdout_only() if getattr(args, "json", False) else nullcontext():
+            return int(args._run(args) or 0)
     except StyleBiasError as err:  # expected, user-facing errors: no traceback
         print(f"stylebias {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from torch.utils.data import Dataset
 
 from .._checks import check_choice, check_prob
 from ..errors import DataError, InvalidArgumentError
+from ..hub import load_torch_file
 from ..io import atomic_write
 from .render import DOMAINS, RENDER_VERSION, Draws, draw, render
 from .shapes import SHAPES
@@ -265,8 +266,9 @@ class ShapeTexture(Dataset):
     def _load_or_render(self) -> Tensor:
         path = self.cache_path()
         if path is not None and path.exists():
+            blob = load_torch_file(path, what="the ShapeTexture cache file",
+                                   fix="Delete it and it will be regenerated")
             try:
-                blob = torch.load(path, map_location="cpu", weights_only=True)
                 images = blob["images"]
                 ok = (blob.get("key") == self.config.content_key()
                       and torch.equal(blob["labels"], self.labels)

@@ -29,7 +29,8 @@ def instance_stats(x: Tensor, eps: float = 1e-5, unbiased: bool = True) -> tuple
 
     Args:
         x: features ``(B, C, H, W)``.
-        eps: added to the variance before the square root.
+        eps: added to the variance before the square root; must be > 0, so that dividing by
+            ``sigma`` (and the gradient of the root) stays finite on a constant channel.
         unbiased: divide by ``H*W - 1`` (the references' ``Tensor.var`` default) instead of
             ``H*W``. For a 1 x 1 map the unbiased estimate is undefined (the references give
             NaN); the variance is then taken as 0, so ``sigma = sqrt(eps)``.
@@ -37,13 +38,17 @@ def instance_stats(x: Tensor, eps: float = 1e-5, unbiased: bool = True) -> tuple
     Returns:
         ``(mu, sigma)``, each ``(B, C, 1, 1)`` in float32 (float64 for float64 input).
 
+    Raises:
+        ShapeError: ``x`` is not 4-D.
+        InvalidArgumentError: ``eps`` is not > 0.
+
     Example:
         >>> mu, sigma = instance_stats(torch.randn(2, 3, 8, 8))
         >>> mu.shape
         torch.Size([2, 3, 1, 1])
     """
     check_shape(x, "B C H W", "x")
-    check_positive(eps, "eps", allow_zero=True)
+    check_positive(eps, "eps")
     correction = 1 if unbiased and x.shape[2] * x.shape[3] > 1 else 0
     with torch.autocast(x.device.type, enabled=False):
         mu, var = _Moments.apply(x, correction)
@@ -52,7 +57,8 @@ def instance_stats(x: Tensor, eps: float = 1e-5, unbiased: bool = True) -> tuple
 
 # Rows whose mean is large against their spread lose digits in sum-of-squares variance;
 # those are recomputed with Welford's algorithm (torch.var_mean). 100 keeps the relative
-# error of the fast path below about 1e-5 in float32.
+# error of the fast path below about 1e-5 in float32. So are rows whose sum of squares
+# overflowed (|x| around 1e19 in float32), where var_mean still gives finite statistics.
 _ILL_CONDITIONED = 100.0
 
 
@@ -62,7 +68,8 @@ class _Moments(torch.autograd.Function):
     torch.var_mean runs Welford's algorithm, which on the CPU is compute-bound (tens of times
     slower than a plain reduction). Here the CPU path reads x once for the sum and once for
     the sum of squares (both vectorised, bandwidth-bound, no temporaries) and falls back to
-    var_mean for the few ill-conditioned rows. Other devices and half types use var_mean.
+    var_mean for the few ill-conditioned or overflowed rows (a check on the (B, C) results,
+    no extra pass over x). Other devices and half types use var_mean.
     The backward pass is one fused pass: dx = g_mu / n + g_var * 2 (x - mu) / (n - c).
     """
 
@@ -75,11 +82,13 @@ class _Moments(torch.autograd.Function):
             squares = torch.linalg.vector_norm(x, dim=(2, 3), keepdim=True).square()
             mu = total / n
             var = ((squares - total * mu) / (n - correction)).clamp_min(0)
-            bad = (mu * mu > _ILL_CONDITIONED * var).flatten().nonzero().flatten()
+            overflowed = ~torch.isfinite(var)  # inf - inf gives NaN, clamp_min keeps it
+            bad = ((mu * mu > _ILL_CONDITIONED * var) | overflowed).flatten().nonzero().flatten()
             if bad.numel():
                 rows = x.flatten(0, 1).index_select(0, bad)
-                exact_var, _ = torch.var_mean(rows, dim=(1, 2), correction=correction)
+                exact_var, exact_mu = torch.var_mean(rows, dim=(1, 2), correction=correction)
                 var.view(-1).index_copy_(0, bad, exact_var)
+                mu.view(-1).index_copy_(0, bad, exact_mu)
         else:
             var, mu = torch.var_mean(x.to(dtype), dim=(2, 3), correction=correction, keepdim=True)
         ctx.save_for_backward(x, mu)
@@ -125,7 +134,7 @@ def adain(content: Tensor, style: Tensor, eps: float = 1e-5) -> Tensor:
     Args:
         content: ``(B, C, H, W)``.
         style: ``(B, C, H', W')`` or ``(1, C, H', W')``; its spatial size may differ.
-        eps: added to the variance.
+        eps: added to the variance (> 0).
 
     Returns:
         ``(B, C, H, W)``, same dtype as ``content``; each channel's mean and (unbiased)

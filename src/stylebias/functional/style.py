@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._checks import check_shape, check_tensor
+from .._checks import check_positive, check_shape, check_tensor
 from ..errors import ShapeError
 from .statistics import instance_stats, restyle, stats_dtype
 
@@ -89,7 +89,7 @@ def permuted_adain(x: Tensor, perm: Tensor, eps: float = 1e-5) -> Tensor:
     Args:
         x: features ``(B, C, H, W)``.
         perm: integer tensor ``(B,)``; sample ``i`` takes the statistics of ``x[perm[i]]``.
-        eps: added to the variance and once more to the content std.
+        eps: added to the variance and once more to the content std (> 0).
 
     Returns:
         ``(B, C, H, W)`` with the dtype and memory format of ``x``.
@@ -105,7 +105,7 @@ def permuted_adain(x: Tensor, perm: Tensor, eps: float = 1e-5) -> Tensor:
     """
     check_shape(x, "B C H W", "x")
     _check_index(perm, x.shape[0])
-    return _PermutedAdaINFn.apply(x, perm.to(x.device), float(eps))
+    return _PermutedAdaINFn.apply(x, perm.to(x.device), check_positive(eps, "eps"))
 
 
 def mixstyle(
@@ -126,7 +126,7 @@ def mixstyle(
         x: features ``(B, C, H, W)``.
         perm: integer tensor ``(B,)``, the sample whose statistics are mixed in.
         lam: float tensor ``(B,)`` (or ``(B, 1, 1, 1)``), weight of the sample's own statistics.
-        eps: added to the variance.
+        eps: added to the variance (> 0).
         partner_stats: optional ``(mu, sigma)``, each ``(N, C, 1, 1)``, that ``perm`` indexes
             instead of the batch's own statistics (e.g. those of the global batch under DDP).
 
@@ -223,7 +223,7 @@ def dsu(
         x: features ``(B, C, H, W)``.
         noise_mu: standard-normal noise ``(B, C)`` for the means.
         noise_sigma: standard-normal noise ``(B, C)`` for the standard deviations.
-        eps: added to every variance.
+        eps: added to every variance (> 0).
         factor: scales the noise (the reference's ``self.factor``, 1.0).
 
     Reference:

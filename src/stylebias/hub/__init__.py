@@ -6,6 +6,7 @@ True
 """
 
 from .download import artifact_path, cache_dir, download, download_set, fetch, sha256_file
+from .weights import load_torch_file, load_torchvision_state_dict, torchvision_weights_file
 from .manifest import (
     ARTIFACT_SETS,
     ARTIFACTS,
@@ -34,4 +35,7 @@ __all__ = [
     "download_set",
     "fetch",
     "sha256_file",
+    "load_torch_file",
+    "torchvision_weights_file",
+    "load_torchvision_state_dict",
 ]

@@ -69,19 +69,24 @@ def _problem(path: Path, art: Artifact) -> str | None:
     return None
 
 
-def _fetch(art: Artifact, partial: Path, progress: bool) -> None:
-    """Stream ``art.url`` into ``partial``; network failures raise ``MissingFileError``."""
-    request = urllib.request.Request(art.url, headers={"User-Agent": "stylebias"})
+def stream_url(url: str, partial: Path, *, progress: bool, desc: str, size: int | None = None) -> None:
+    """Stream ``url`` into the file ``partial`` (deleted again on failure).
+
+    Raises:
+        urllib.error.URLError, OSError, ValueError: the download failed; callers turn these
+            into a :class:`MissingFileError` saying where to put the file by hand.
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": "stylebias"})
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response, open(partial, "wb") as out:
             total = response.headers.get("Content-Length") if hasattr(response, "headers") else None
-            total = int(total) if total else art.size
+            total = int(total) if total else size
             bar = None
             if progress:
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                           desc=art.file_name, leave=False)
+                           desc=desc, leave=False)
             try:
                 while block := response.read(_CHUNK):
                     out.write(block)
@@ -90,8 +95,16 @@ def _fetch(art: Artifact, partial: Path, progress: bool) -> None:
             finally:
                 if bar is not None:
                     bar.close()
-    except (urllib.error.URLError, OSError, ValueError) as err:
+    except BaseException:
         partial.unlink(missing_ok=True)
+        raise
+
+
+def _fetch(art: Artifact, partial: Path, progress: bool) -> None:
+    """Stream ``art.url`` into ``partial``; network failures raise ``MissingFileError``."""
+    try:
+        stream_url(art.url, partial, progress=progress, desc=art.file_name, size=art.size)
+    except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
         raise MissingFileError(
             f"could not download {art.name!r} from {art.url} ({reason}). "

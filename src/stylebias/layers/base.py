@@ -113,7 +113,7 @@ def init_mixing(layer: StyleLayer, alpha: float, eps: float, mix: str, global_ba
     ``global_batch=True`` mixes across all DDP ranks (``mix='random'`` only).
     """
     layer.alpha = check_positive(alpha, "alpha")
-    layer.eps = check_positive(eps, "eps", allow_zero=True)
+    layer.eps = check_positive(eps, "eps")
     layer.mix = check_choice(mix, MIX_MODES, "mix")
     layer.domains = None
     if global_batch and mix != "random":

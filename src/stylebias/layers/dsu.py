@@ -22,7 +22,7 @@ class DSU(StyleLayer):
 
     Args:
         p: probability of perturbing at each training forward pass.
-        eps: added to every variance.
+        eps: added to every variance (> 0).
         factor: scale of the noise (1.0 in the paper).
         generator: optional ``torch.Generator`` for the draws.
         active: see :class:`StyleLayer`.
@@ -43,7 +43,7 @@ class DSU(StyleLayer):
         active: bool = True,
     ) -> None:
         super().__init__(p, generator=generator, active=active)
-        self.eps = check_positive(eps, "eps", allow_zero=True)
+        self.eps = check_positive(eps, "eps")
         self.factor = check_positive(factor, "factor", allow_zero=True)
 
     def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ class EFDMix(StyleLayer):
     Args:
         p: probability of mixing at each training forward pass.
         alpha: Beta distribution parameter of the mixing weight.
-        eps: kept for a constructor shared with the other layers; EFDM needs no variance.
+        eps: kept for a constructor shared with the other layers (> 0); EFDM needs no variance.
         mix: ``"random"`` or ``"crossdomain"``, as for :class:`MixStyle`.
         global_batch: under DDP, mix with partners from the whole global batch (all ranks),
             not only this process's share (``mix='random'``; see ``layers/global_batch.py``).

@@ -23,7 +23,7 @@ class MixStyle(StyleLayer):
     Args:
         p: probability of mixing at each training forward pass.
         alpha: Beta distribution parameter of the mixing weight.
-        eps: added to the variance.
+        eps: added to the variance (> 0).
         mix: ``"random"`` (shuffle the batch) or ``"crossdomain"`` (mix only between domains:
             the two halves of the batch, or the labels set in ``self.domains`` /
             :func:`stylebias.mixing_domains`).

@@ -23,7 +23,7 @@ class PermutedAdaIN(StyleLayer):
 
     Args:
         p: probability of swapping at each training forward pass (paper: 0.01).
-        eps: added to the variance (and once more to the content std, as in the reference).
+        eps: added to the variance (and once more to the content std, as in the reference); > 0.
         generator: optional ``torch.Generator`` for the draws.
         active: see :class:`StyleLayer`.
 
@@ -42,7 +42,7 @@ class PermutedAdaIN(StyleLayer):
         active: bool = True,
     ) -> None:
         super().__init__(p, generator=generator, active=active)
-        self.eps = check_positive(eps, "eps", allow_zero=True)
+        self.eps = check_positive(eps, "eps")
 
     def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         return {"perm": _random.random_perm(x.shape[0], generator).to(x.device)}

@@ -19,8 +19,11 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import re
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,13 +188,31 @@ def parse_spec(spec: str) -> ModelSpec:
 
 
 # --------------------------------------------------------------------------- sources
-def _hub_checkpoint_help(url: str) -> str:
-    folder = Path(torch.hub.get_dir()) / "checkpoints"
-    return (
-        f"download {url} on a machine with internet access and put it in {folder} "
-        f"(torch's hub cache; set $TORCH_HOME to move it), keeping the file name "
-        f"{url.rsplit('/', 1)[-1]}"
-    )
+_TORCHVISION_BUILD_LOCK = threading.Lock()
+
+
+@contextmanager
+def _state_dict_loaded_safely(weights: Any) -> Iterator[None]:
+    """While a torchvision builder runs, make ``weights.get_state_dict`` load the file through
+    stylebias's verified, ``weights_only=True`` path instead of ``torch.hub`` (which unpickles
+    cached files with ``weights_only=False``).
+
+    The builder still builds the model: some adapt the architecture to the weights or fix up
+    keys (inception, googlenet, densenet, quantized models), which rebuilding by hand would
+    miss. The override is an attribute of the shared enum member, removed on exit; a lock
+    keeps two threads from overlapping, so neither removes the other's override early.
+    """
+    from ..hub import load_torchvision_state_dict
+
+    def get_state_dict(*args: Any, progress: bool = True, **kwargs: Any) -> dict[str, torch.Tensor]:
+        return load_torchvision_state_dict(weights, progress=progress)
+
+    with _TORCHVISION_BUILD_LOCK:
+        weights.get_state_dict = get_state_dict
+        try:
+            yield
+        finally:
+            del weights.get_state_dict
 
 
 def _load_torchvision(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Preprocess]:
@@ -219,15 +240,10 @@ def _load_torchvision(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Pre
     preprocess = _preprocess_from_torchvision(weights)
     if pretrained and weights is None:
         raise MissingFileError(f"torchvision has no pretrained weights for {name!r}; use pretrained=False")
-    try:
-        model = tvm.get_model(name, weights=weights if pretrained else None)
-    except OSError as err:  # urllib.error.URLError is an OSError
-        if not pretrained:
-            raise
-        raise MissingFileError(
-            f"could not get the pretrained weights {weights} for torchvision:{name} ({err}). "
-            f"Without internet access, {_hub_checkpoint_help(weights.url)}."
-        ) from err
+    if not pretrained:
+        return tvm.get_model(name, weights=None), preprocess
+    with _state_dict_loaded_safely(weights):  # missing/corrupt files raise typed errors
+        model = tvm.get_model(name, weights=weights)
     return model, preprocess
 
 
@@ -248,6 +264,24 @@ def _preprocess_from_torchvision(weights: Any) -> Preprocess:
         return Preprocess()  # not an image-classification transform: ImageNet defaults
 
 
+# From 1.0.26 timm reads pretrained weights from safetensors files or with torch.load(...,
+# weights_only=True) on every path, and .npz (JAX) weights with numpy without pickle. Older
+# versions unpickle some files with weights_only=False (0.9: every URL-hosted file, through
+# torch.hub; up to 1.0.25: Hugging Face files named by (repo, file) without a safetensors copy).
+_TIMM_SAFE_SINCE = (1, 0, 26)
+
+
+def _check_timm_loads_safely(version: str) -> None:
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version.split("+")[0])[:3])
+    if numbers < _TIMM_SAFE_SINCE:
+        raise InvalidArgumentError(
+            f"timm {version} may load pretrained weights with torch.load(weights_only=False), "
+            f"which runs any code a planted or tampered file holds; stylebias needs timm >= "
+            f"{'.'.join(map(str, _TIMM_SAFE_SINCE))} for pretrained timm models: "
+            f"pip install -U 'timm>=1.0.26' (or use pretrained=False)"
+        )
+
+
 def _load_timm(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Preprocess]:
     try:
         import timm
@@ -256,6 +290,8 @@ def _load_timm(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Preprocess
             f"model spec {spec.text!r} needs timm, which is not installed: "
             f"pip install timm  (or pip install 'stylebias[timm]')"
         ) from None
+    if pretrained:
+        _check_timm_loads_safely(getattr(timm, "__version__", "0"))
     try:
         model = timm.create_model(spec.target, pretrained=pretrained)
     except RuntimeError as err:
@@ -355,6 +391,9 @@ def load_model(
         UnknownNameError: unknown torchvision/timm/registered model name.
         MissingFileError: a model file does not exist, or pretrained weights cannot be
             downloaded (the message says where torch's hub cache is).
+        IntegrityError: cached torchvision weights do not match the hash in their file name.
+        DataError: a torchvision weights file holds more than tensors (e.g. pickled code);
+            torchvision weights are always loaded with ``weights_only=True``.
 
     Example:
         >>> lm = load_model("torchvision:resnet18", pretrained=False)

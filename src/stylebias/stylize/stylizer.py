@@ -15,6 +15,7 @@ from .._checks import check_choice, check_prob, check_shape
 from ..errors import DataError, InvalidArgumentError, MissingFileError, ShapeError
 from ..functional import instance_stats, match_sorted, restyle
 from ..functional.efdm import _resample_sorted
+from ..hub import load_torch_file
 from .color import coral
 from .network import VGGEncoder, build_decoder, build_vgg
 
@@ -106,7 +107,8 @@ def pad_to_multiple(x: Tensor, multiple: int = 8, min_side: int = _MIN_SIDE) -> 
 
 
 def load_state_file(path: str | os.PathLike[str], what: str) -> dict[str, Tensor]:
-    """``torch.load(path, weights_only=True)`` of a state_dict, with errors naming the file."""
+    """:func:`~stylebias.hub.load_torch_file` (``weights_only=True``) of a state_dict, with
+    errors naming the file."""
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(
@@ -114,10 +116,7 @@ def load_state_file(path: str | os.PathLike[str], what: str) -> dict[str, Tensor
             f"(naoto0804/pytorch-AdaIN release v0.0.0), or leave both weight paths unset to use "
             "the published weights from the cache (AdaINStylizer.pretrained())"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise DataError(f"cannot read {what} weights {str(path)!r}: {err}") from None
+    state = load_torch_file(path, what=f"{what} weights")
     if not isinstance(state, dict):
         raise DataError(
             f"{what} weights {str(path)!r} must hold a state_dict, got {type(state).__name__}"

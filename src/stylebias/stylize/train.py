@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .._checks import check_choice, check_positive
 from ..errors import DataError, InvalidArgumentError
 from ..functional import instance_stats
+from ..hub import load_torch_file
 from ..io import atomic_write, list_images, load_image
 from .dataset import DEFAULT_EXTENSIONS, _resolve_device
 from .network import build_decoder, build_vgg
@@ -242,7 +243,8 @@ def train_decoder(config: TrainDecoderConfig) -> dict[str, Any]:
     start, history = 0, []
     ckpt_path = out / CHECKPOINT
     if cfg.resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        state = load_torch_file(ckpt_path, what="decoder training checkpoint", map_location=device,
+                                fix="Delete it to train from iteration 0")
         net.decoder.load_state_dict(state["decoder"])
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["iteration"])

@@ -18,6 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import InvalidArgumentError
+from ..hub import load_torch_file
 from ..io import atomic_write, write_json
 from ..layers import style_layers
 from .config import TrainConfig
@@ -282,7 +283,7 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     start, history, resumed_state = 0, [], None
     ckpt_path = out / CHECKPOINT
     if cfg.resume and ckpt_path.exists():
-        state = resumed_state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        state = resumed_state = load_torch_file(ckpt_path, what="checkpoint", map_location=device, fix="Delete it to train from step 0")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
