@@ -19,12 +19,12 @@ from pathlib import Path
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["content_bases", "output_suffix", "style_names"]
+__all__ = ["content_bases", "distinct_names", "output_suffix", "style_names"]
 
 _SAVABLE = (".jpg", ".jpeg", ".png", ".webp")
 
 
-def _distinct(keys: list[str], choices: list[tuple[str, str]], suffixes: list[str],
+def distinct_names(keys: list[str], choices: list[tuple[str, str]], suffixes: list[str],
               what: str) -> list[str]:
     """One name per key, no two equal ignoring case (with their suffixes).
 
@@ -62,7 +62,7 @@ def style_names(styles: list[Path], root: Path) -> list[str]:
     """The name each style gives to outputs: its stem, or its folder path if stems clash."""
     rels = [p.relative_to(root) for p in styles]
     choices = [(r.stem, "_".join(r.with_suffix("").parts)) for r in rels]
-    return _distinct([r.as_posix() for r in rels], choices, [""] * len(rels), "style images")
+    return distinct_names([r.as_posix() for r in rels], choices, [""] * len(rels), "style images")
 
 
 def output_suffix(content: Path, output_format: str) -> str:
@@ -77,4 +77,4 @@ def content_bases(contents: list[Path], root: Path, output_format: str) -> list[
     rels = [p.relative_to(root) for p in contents]
     choices = [(r.with_suffix("").as_posix(), r.as_posix()) for r in rels]
     suffixes = [output_suffix(p, output_format) for p in contents]
-    return _distinct([r.as_posix() for r in rels], choices, suffixes, "content images")
+    return distinct_names([r.as_posix() for r in rels], choices, suffixes, "content images")
