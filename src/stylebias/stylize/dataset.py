@@ -436,6 +436,7 @@ def stylize_dataset(
                    "style": styles[j.style].relative_to(cfg.style_dir).as_posix()}
         for jobs in mine for j in jobs
     }  # fmt: skip
+    merge_records(cfg.output_dir)  # the manifest describes the disk even if this run refuses
     done, _ = check_reuse(cfg.output_dir, list(planned.values()))
     finished = {r["output"] for r in done}
     todo = [[j for j in jobs if j.output not in finished] for jobs in mine]
