@@ -169,3 +169,27 @@ def test_a_linked_output_folder_is_not_followed_out(tiny, weight_files):
     with pytest.raises(DataError, match="outside the output folder"):
         run(weight_files, tiny["one"], tiny["style"], out)
     assert not any(elsewhere.iterdir())
+    (out / "c").unlink()  # a link inside the output folder could make two outputs one file
+    (out / "d").mkdir()
+    (out / "c").symlink_to(out / "d", target_is_directory=True)
+    with pytest.raises(DataError, match="inside the output folder"):
+        run(weight_files, tiny["one"], tiny["style"], out)
+    assert not any((out / "d").iterdir())
+
+
+def test_an_interrupted_run_resumes_from_its_journal(tiny, weight_files):
+    """A run killed before its merge leaves a journal: the next run reuses what it lists and
+    redoes files that no record describes."""
+    out = tiny["root"] / "out"
+    run(weight_files, tiny["one"], tiny["style"], out)
+    records = manifest(out)
+    journal = out / ".stylebias" / "journal-999999-dead.jsonl"
+    journal.write_text("".join(json.dumps({**r, "kind": "output"}) + "\n" for r in records)
+                       + '{"output": "torn')  # killed mid-line
+    (out / "manifest.jsonl").unlink()
+    again = run(weight_files, tiny["one"], tiny["style"], out)
+    assert again["written"] == 0 and again["existing"] == 2
+    assert assert_describes_disk(out) == records and not journal.exists()
+    (out / "manifest.jsonl").unlink()  # files no record describes are redone, then described
+    assert run(weight_files, tiny["one"], tiny["style"], out)["written"] == 2
+    assert assert_describes_disk(out) == records

@@ -113,19 +113,27 @@ def check_output_dir(output_dir: Path, inputs: dict[str, Path]) -> None:
             )
 
 
-def _safe_target(root: Path, rel: str, parents: dict[Path, bool]) -> str | None:
-    """Why ``root/rel`` must not be written, or None when it is safe: its folder resolves
-    inside ``root`` (no link leads out) and the file itself is not a link."""
+def _safe_target(root: Path, rel: str, folders: dict[Path, str | None]) -> str | None:
+    """Why ``root/rel`` must not be written, or None when it is safe: neither the file nor a
+    folder between it and ``root`` is a link (a link could lead out of the output folder, or
+    make two outputs one file)."""
     path = root / rel
     if path.is_symlink():
         return f"{path} is a symbolic link (stylize never writes through links; remove it)"
-    parent = path.parent
-    if parent not in parents:  # one resolve per folder
-        parents[parent] = _inside(parent.resolve(), root.resolve())
-    if not parents[parent]:
-        return (f"{parent} leads outside the output folder {root} through a symbolic link "
-                "(remove the link)")  # fmt: skip
-    return None
+    return _folder_problem(root, path.parent, folders)
+
+
+def _folder_problem(root: Path, folder: Path, checked: dict[Path, str | None]) -> str | None:
+    if folder == root or root not in folder.parents:
+        return None
+    if folder not in checked:  # one lstat per folder
+        if folder.is_symlink():
+            where = "outside" if not _inside(folder.resolve(), root.resolve()) else "inside"
+            checked[folder] = (f"{folder} is a symbolic link to {folder.resolve()}, {where} the "
+                               "output folder (stylize never writes through links; remove it)")
+        else:
+            checked[folder] = _folder_problem(root, folder.parent, checked)
+    return checked[folder]
 
 
 # --------------------------------------------------------------------------- records
@@ -270,9 +278,9 @@ def check_reuse(
     """
     existing = current_records(root)
     unsafe, conflicts, done, todo = [], [], [], []
-    parents: dict[Path, bool] = {}
+    folders: dict[Path, str | None] = {}
     for want in planned:
-        problem = _safe_target(root, want["output"], parents)
+        problem = _safe_target(root, want["output"], folders)
         if problem:
             unsafe.append(problem)
             continue
