@@ -28,7 +28,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -198,15 +198,14 @@ def _folder_lock(root: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _owner_gone(journal: Path) -> bool:
-    """True when no live run holds the journal (its writer keeps an flock on it)."""
+def _hold_if_finished(journal: Path, stack: ExitStack) -> bool:
+    """Lock the journal when no live run holds it (a writer keeps an flock on its journal
+    until it is done), keeping the lock until ``stack`` closes; so what is read is final."""
     try:
-        with open(journal, "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-    except BlockingIOError:
-        return False
-    except OSError:
+        fh = stack.enter_context(open(journal, "a"))
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:  # BlockingIOError: a live run's journal
         return False
 
 
@@ -220,8 +219,8 @@ def merge_records(root: Path) -> tuple[Path, Path]:
         The paths of ``manifest.jsonl`` and ``skipped.jsonl``.
     """
     root = Path(root)
-    with _folder_lock(root):
-        journals = _journals(root)
+    with _folder_lock(root), ExitStack() as held:
+        finished = [j for j in _journals(root) if _hold_if_finished(j, held)]
         outputs, skipped = _candidates(root)
         chosen = [r for r in (_choose(root, recs) for recs in outputs.values()) if r]
         chosen.sort(key=lambda r: r["output"])
@@ -230,9 +229,8 @@ def merge_records(root: Path) -> tuple[Path, Path]:
         skips = sorted(latest.values(), key=lambda r: (r.get("output") or "", r.get("file") or ""))
         write_jsonl(chosen, root / "manifest.jsonl")
         write_jsonl(skips, root / "skipped.jsonl")
-        for journal in journals:
-            if _owner_gone(journal):
-                journal.unlink(missing_ok=True)
+        for journal in finished:  # read under its lock after its writer closed it: all merged
+            journal.unlink(missing_ok=True)
     return root / "manifest.jsonl", root / "skipped.jsonl"
 
 
