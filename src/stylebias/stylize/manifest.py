@@ -303,7 +303,7 @@ def _conflict_message(root: Path, conflicts: list[tuple[str, list[str], dict, di
         lines.append(f"{output} ({changes})")
     keys = sorted({k for _, differ, _, _ in conflicts for k in differ})
     return (
-        f"{len(conflicts)} output(s) in {root} were made with other settings ({', '.join(keys)}) "
-        f"and would be kept as they are: " + "; ".join(lines) + ". Write to a new --output-dir, "
-        "or delete those outputs to redo them with the new settings"
+        f"{len(conflicts)} output(s) in {root} already exist, made with other settings "
+        f"({', '.join(keys)}): " + "; ".join(lines) + ". Write to a new --output-dir "
+        "(output_dir), or delete those outputs to redo them with the new settings"
     )
