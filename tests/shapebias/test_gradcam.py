@@ -97,3 +97,21 @@ def test_explain_writes_side_by_side_panels(tmp_path, capsys):
     [cli_rec] = json.loads(capsys.readouterr().out)
     assert len(cli_rec["models"]) == 2 and (tmp_path / "cli" / "img_gradcam.png").is_file()
     assert (tmp_path / "cli" / "explain.json").is_file()
+
+
+def test_explain_inputs_with_one_name_get_distinct_outputs(tmp_path):
+    """a/x.png and b/x.png used to be written to one x_gradcam.png (the second overwrote)."""
+    colours = {"a": (200, 10, 10), "b": (10, 10, 200)}
+    paths = []
+    for folder, colour in colours.items():
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (32, 32), colour).save(tmp_path / folder / "x.png")
+        paths.append(tmp_path / folder / "x.png")
+    model = Normalized(RedDetector(), (0, 0, 0), (1, 1, 1))
+    records = explain([model], [*paths, paths[0]], tmp_path / "out", preprocess={"resize": 32, "crop": 32})
+    outputs = [Path(r["output"]) for r in records]
+    assert outputs[0] != outputs[1] and outputs[2] == outputs[0]  # the same file twice: one name
+    assert [p.name for p in outputs[:2]] == ["a_x_gradcam.png", "b_x_gradcam.png"]
+    for out, colour in zip(outputs, colours.values()):
+        with Image.open(out) as panel:  # each panel shows its own input in the first tile
+            assert panel.getpixel((16, 16)) == colour

@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--format", dest="output_format", choices=OUTPUT_FORMATS, default=d["output_format"],
         help="output format ('same': the content's)")
     add("--quality", type=int, default=d["quality"], help="JPEG/WebP quality")
-    add("--max-pixels", type=int, default=d["max_pixels"], help="cap on decoded image size")
+    add("--max-pixels", type=int, default=d["max_pixels"],
+        help="larger images are downscaled to this many pixels, and a batch holds at most this "
+             "many (the network needs ~1 KB per pixel at fp32; default 2 Mpx, ~2 GiB)")
     add("--no-progress", action="store_true", help="hide the progress bar")
     add("--json", action="store_true", help="print the summary as JSON")
 

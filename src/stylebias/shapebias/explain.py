@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from ..errors import InvalidArgumentError
 from ..io import load_image, save_image, to_pil
 from ..models import LoadedModel, Preprocess
+from ..stylize.naming import distinct_names
 from .categories import logits_to_decisions
 from .evaluate import ModelLike, resolve_model
 from .gradcam import grad_cam, overlay
@@ -40,6 +41,10 @@ def explain(
     device: str | torch.device | None = None,
 ) -> list[dict[str, Any]]:
     """Write ``<output_dir>/<image stem>_gradcam.png`` for every image.
+
+    Images whose stems clash (``a/x.jpg`` and ``b/x.jpg``) are named ``<folder>_<stem>``
+    (``a_x_gradcam.png``), and where that still clashes also get ``_`` and 8 hex digits of the
+    sha256 of their resolved path; so no two inputs share an output.
 
     Args:
         models: specs, :class:`LoadedModel` objects or modules (see
@@ -70,7 +75,7 @@ def explain(
     out_dir = Path(output_dir)
     pictures = [load_image(p) for p in images]
     records = []
-    for path, pil in zip(images, pictures):
+    for path, pil, name in zip(images, pictures, _output_names(images)):
         panels = [loaded[0].preprocess.transform(pil)]
         labels = ["input"]
         entry: dict[str, Any] = {"image": str(path), "models": []}
@@ -85,11 +90,20 @@ def explain(
             panels.append(overlay(x[0].cpu(), heat[0].cpu(), alpha))
             labels.append(f"{lm.name}: {decision}")
             entry["models"].append({"source": lm.name, "class": int(chosen[0]), "decision": decision})
-        target_path = out_dir / f"{Path(path).stem}_gradcam.png"
+        target_path = out_dir / f"{name}_gradcam.png"
         save_image(_panel(panels, labels), target_path)
         entry["output"] = str(target_path)
         records.append(entry)
     return records
+
+
+def _output_names(images: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A distinct name per image file (one name for the same file given twice)."""
+    keys = [str(Path(p).resolve()) for p in images]
+    unique = list(dict.fromkeys(keys))
+    choices = [(Path(k).stem, f"{Path(k).parent.name}_{Path(k).stem}") for k in unique]
+    names = dict(zip(unique, distinct_names(unique, choices, [""] * len(unique), "images")))
+    return [names[k] for k in keys]
 
 
 def _panel(images: Sequence[torch.Tensor], labels: Sequence[str]) -> Image.Image:

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from .._checks import check_prob, check_shape
 from ..errors import DataError, InvalidArgumentError
 from ..io import list_images
-from .dataset import load_resized
+from .dataset import DEFAULT_MAX_PIXELS, load_resized
 from .stylizer import AdaINStylizer, StyleCode, feature_positions
 
 __all__ = ["StyleAugment"]
@@ -38,7 +38,8 @@ class StyleAugment(nn.Module):
         style_size: shorter side the style files are resized to (0: keep).
         method: ``"adain"`` or ``"efdm"``; default the stylizer's.
         extensions: file suffixes when ``styles`` is a folder.
-        max_pixels: decoding cap for huge style files.
+        max_pixels: style files with more pixels are downscaled while decoding, which bounds
+            the encoder's memory (see :data:`~stylebias.stylize.dataset.DEFAULT_MAX_PIXELS`).
         generator: ``torch.Generator`` for the draws (CPU).
 
     Example:
@@ -57,7 +58,7 @@ class StyleAugment(nn.Module):
         style_size: int = 512,
         method: str | None = None,
         extensions: Sequence[str] | None = None,
-        max_pixels: int = 50_000_000,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()

@@ -3,7 +3,10 @@
 :func:`stylize_dataset` is the library function behind ``stylebias stylize``. It mirrors the
 content tree into the output folder, writing ``<stem>-stylized-<style stem><ext>`` for each of
 ``num_styles`` styles per content image (the naming of bethgelab/stylize-datasets), and a
-``manifest.jsonl`` mapping every output to its content image, style image and alpha.
+``manifest.jsonl`` describing every output file on disk: its content and style images and the
+settings that made it (see :mod:`.manifest`).
+
+Output names are collision-free (:mod:`.naming`).
 
 How it differs from the one-pair-at-a-time tools:
 
@@ -11,17 +14,19 @@ How it differs from the one-pair-at-a-time tools:
 - each style image is decoded and encoded once per run (its relu4_1 statistics are cached);
 - the style assignment is derived from ``(seed, content path)`` only, so it does not depend
   on batch size, worker count or sharding, and the same seed gives byte-identical outputs;
-- outputs are written atomically by a thread pool; a rerun skips finished outputs;
+- outputs are written atomically by a thread pool; a rerun skips finished outputs made with
+  the same settings and refuses to start when outputs were made with other settings;
+- images are downscaled to ``max_pixels`` before the network and a batch holds at most
+  ``max_pixels`` pixels, so the network's memory is bounded (:data:`DEFAULT_MAX_PIXELS`);
 - unreadable content or style files are logged (naming the file, the reason and which side was
   at fault), recorded in ``skipped.jsonl`` and the run goes on;
 - under ``torchrun`` (or with ``rank``/``world_size``) each rank takes every
-  ``world_size``-th content image, writes its own manifest shard, and the shards are merged.
+  ``world_size``-th content image and journals its outputs; the journals are merged.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -39,7 +44,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_choice, check_prob
 from ..errors import DataError, InvalidArgumentError
-from ..io import atomic_write, list_images, load_image, save_image
+from ..io import list_images, load_image, save_image
+from .manifest import STATE_DIR, Journal, check_output_dir, check_reuse, file_digest, merge_records
+from .manifest import read_jsonl as _read_jsonl
+from .naming import content_bases, output_suffix, style_names
 from .stylizer import METHODS, AdaINStylizer, StyleCode, feature_positions, padded_size
 
 __all__ = [
@@ -50,6 +58,8 @@ __all__ = [
     "OUTPUT_FORMATS",
     "PRECISIONS",
     "DEFAULT_EXTENSIONS",
+    "DEFAULT_MAX_PIXELS",
+    "NETWORK_BYTES_PER_PIXEL",
     "iter_manifest",
     "load_resized",
 ]
@@ -59,8 +69,13 @@ log = logging.getLogger(__name__)
 OUTPUT_FORMATS = ("same", "jpg", "png", "webp")
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_EXTENSIONS = ("png", "jpeg", "jpg")
-_SAVABLE = (".jpg", ".jpeg", ".png", ".webp")
-_SHARD_DIR = ".stylebias"
+#: Peak CPU memory of encoder + decoder per input pixel at fp32, batch 1, rounded up: measured
+#: (ru_maxrss growth, torch 2.14 CPU) 666-770 bytes/px for AdaIN at 256-1024 px sides and
+#: 951 for EFDM at 512 px; the relu1 activations alone are 64 channels x 4 bytes x ~3 live.
+NETWORK_BYTES_PER_PIXEL = 1024
+#: Largest image (and batch) sent through the network by default: 2 Mpx (e.g. 1448 x 1448),
+#: so one forward pass stays near 2 GiB at fp32 whatever the input files hold.
+DEFAULT_MAX_PIXELS = (2 * 2**30) // NETWORK_BYTES_PER_PIXEL
 
 
 @dataclass
@@ -92,7 +107,9 @@ class StylizeConfig:
         output_format: ``"same"`` (the content's suffix; PNG for suffixes that cannot be
             written), ``"jpg"``, ``"png"`` or ``"webp"``.
         quality: JPEG/WebP quality, 1..100.
-        max_pixels: images with more pixels are downscaled while decoding (huge scans).
+        max_pixels: images (contents and styles) with more pixels are downscaled while
+            decoding, and a batch holds at most this many pixels (or one image): the network
+            needs about :data:`NETWORK_BYTES_PER_PIXEL` bytes per pixel at fp32.
         writers: threads writing output files.
         style_cache_mb: memory for cached style codes (EFDM codes are large; AdaIN's are 4 KB).
         rank: this process's shard; default ``$RANK`` or 0.
@@ -119,7 +136,7 @@ class StylizeConfig:
     precision: str = "fp32"
     output_format: str = "same"
     quality: int = 95
-    max_pixels: int = 50_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     writers: int = 2
     style_cache_mb: float = 2048.0
     rank: int | None = None
@@ -143,6 +160,8 @@ class StylizeConfig:
             raise InvalidArgumentError(f"quality must be in 1..100, got {self.quality}")
         if not self.extensions:
             raise InvalidArgumentError("extensions must name at least one suffix, e.g. jpg png")
+        check_output_dir(self.output_dir, {"content_dir": self.content_dir,
+                                           "style_dir": self.style_dir})  # fmt: skip
         if (self.vgg is None) != (self.decoder is None):
             raise InvalidArgumentError(
                 "pass both vgg and decoder weight files, or neither (then the published "
@@ -182,24 +201,6 @@ def assign_styles(seed: int, content_key: str, num_styles: int, num_available: i
     return chosen
 
 
-def _style_names(styles: list[Path], root: Path) -> list[str]:
-    """The name each style gives to outputs: its stem, or its folder path if stems clash."""
-    stems = [p.stem for p in styles]
-    counts: dict[str, int] = {}
-    for s in stems:
-        counts[s] = counts.get(s, 0) + 1
-    return [
-        s if counts[s] == 1 else "_".join(p.relative_to(root).with_suffix("").parts)
-        for s, p in zip(stems, styles)
-    ]
-
-
-def _output_suffix(content: Path, output_format: str) -> str:
-    if output_format != "same":
-        return f".{output_format}"
-    return content.suffix if content.suffix.lower() in _SAVABLE else ".png"
-
-
 @dataclass(frozen=True)
 class _Job:
     """One output image: content index, style index, output path relative to output_dir."""
@@ -210,16 +211,21 @@ class _Job:
 
 
 def _plan(cfg: StylizeConfig, contents: list[Path], styles: list[Path]) -> list[list[_Job]]:
-    names = _style_names(styles, cfg.style_dir)
-    plan = []
+    names = style_names(styles, cfg.style_dir)
+    bases = content_bases(contents, cfg.content_dir, cfg.output_format)
+    plan, seen = [], {}
     for ci, path in enumerate(contents):
-        rel = path.relative_to(cfg.content_dir)
-        suffix = _output_suffix(path, cfg.output_format)
-        picks = assign_styles(cfg.seed, rel.as_posix(), cfg.num_styles, len(styles))
-        plan.append([
-            _Job(ci, si, rel.with_name(f"{rel.stem}-stylized-{names[si]}{suffix}").as_posix())
-            for si in picks
-        ])
+        rel = path.relative_to(cfg.content_dir).as_posix()
+        suffix = output_suffix(path, cfg.output_format)
+        jobs = [_Job(ci, si, f"{bases[ci]}-stylized-{names[si]}{suffix}")
+                for si in assign_styles(cfg.seed, rel, cfg.num_styles, len(styles))]  # fmt: skip
+        for job in jobs:
+            other = seen.setdefault(job.output.casefold(), job)
+            if other is not job:
+                raise InvalidArgumentError(
+                    f"{contents[other.content]} with style {styles[other.style]} and {path} with "
+                    f"style {styles[job.style]} would share the output {job.output}; rename one")
+        plan.append(jobs)
     return plan
 
 
@@ -307,35 +313,42 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def _shard_file(output_dir: Path, kind: str, rank: int, world: int) -> Path:
-    return output_dir / _SHARD_DIR / f"{kind}-{rank:05d}-of-{world:05d}.jsonl"
-
-
-def _write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
-    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    if path.is_file() and path.read_text() == text:
-        return  # unchanged: a resumed run rewrites nothing
-    with atomic_write(path) as tmp:
-        tmp.write_text(text)
+def _marker(output_dir: Path, rank: int, world: int) -> Path:
+    return output_dir / STATE_DIR / f"done-{rank:05d}-of-{world:05d}"
 
 
 def merge_manifests(output_dir: str | os.PathLike[str], world_size: int) -> dict[str, Path] | None:
-    """Merge the per-rank shards into ``manifest.jsonl`` and ``skipped.jsonl``.
+    """Merge the records of every run into ``manifest.jsonl`` and ``skipped.jsonl``.
 
-    Returns None (and writes nothing) while a shard of ``world_size`` is still missing; the
-    last rank to finish completes the merge.
+    Returns None (and writes nothing) while a rank of ``world_size`` has not finished; the
+    last rank to finish completes the merge. See :func:`.manifest.merge_records`.
     """
     out = Path(output_dir)
-    merged: dict[str, Path] = {}
-    for kind in ("manifest", "skipped"):
-        shards = [_shard_file(out, kind, r, world_size) for r in range(world_size)]
-        if not all(s.is_file() for s in shards):
-            return None
-        records = [json.loads(line) for s in shards for line in s.read_text().splitlines() if line]
-        records.sort(key=lambda r: (r.get("output") or "", r.get("file") or ""))
-        _write_jsonl(records, out / f"{kind}.jsonl")
-        merged[kind] = out / f"{kind}.jsonl"
-    return merged
+    if not all(_marker(out, r, world_size).is_file() for r in range(world_size)):
+        return None
+    manifest, skipped = merge_records(out)
+    return {"manifest": manifest, "skipped": skipped}
+
+
+def _weights_digest(net: AdaINStylizer) -> str:
+    """sha256 (16 hex) of the network's weights: outputs made by other weights differ."""
+    digest = hashlib.sha256()
+    for name, tensor in net.state_dict().items():
+        digest.update(f"{name}{tensor.dtype}{tuple(tensor.shape)}".encode())
+        flat = tensor.detach().cpu().reshape(-1).contiguous()  # any memory format
+        digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+    return digest.hexdigest()[:16]
+
+
+def _settings(cfg: StylizeConfig, weights: str) -> dict[str, Any]:
+    """What every output record of this run shares (the compared ones: manifest.SETTINGS)."""
+    return {
+        "content_dir": str(cfg.content_dir.resolve()), "style_dir": str(cfg.style_dir.resolve()),
+        "alpha": cfg.alpha, "method": cfg.method, "precision": cfg.precision,
+        "content_size": cfg.content_size, "style_size": cfg.style_size, "crop": cfg.crop,
+        "max_pixels": cfg.max_pixels, "quality": int(cfg.quality), "weights": weights,
+        "seed": cfg.seed,
+    }  # fmt: skip
 
 
 class _StyleCache:
@@ -411,39 +424,44 @@ def stylize_dataset(
     styles = list_images(cfg.style_dir, cfg.extensions)
     plan = _plan(cfg, contents, styles)
     net = _load_stylizer(cfg, stylizer)
+    shared = _settings(cfg, _weights_digest(net))
     device = _resolve_device(cfg.device)
     net = net.to(device=device, dtype=PRECISIONS[cfg.precision]).eval()
     cfg.output_dir.mkdir(parents=True, exist_ok=True)
 
     mine = [jobs for i, jobs in enumerate(plan) if i % world == rank]
-    manifest = [
-        {"output": j.output, "content": contents[j.content].relative_to(cfg.content_dir).as_posix(),
-         "style": styles[j.style].relative_to(cfg.style_dir).as_posix(), "alpha": cfg.alpha,
-         "method": cfg.method}
+    planned = {
+        j.output: {"output": j.output, **shared,
+                   "content": contents[j.content].relative_to(cfg.content_dir).as_posix(),
+                   "style": styles[j.style].relative_to(cfg.style_dir).as_posix()}
         for jobs in mine for j in jobs
-    ]  # fmt: skip
-    todo = [[j for j in jobs if not (cfg.output_dir / j.output).is_file()] for jobs in mine]
+    }  # fmt: skip
+    merge_records(cfg.output_dir)  # the manifest describes the disk even if this run refuses
+    done, _ = check_reuse(cfg.output_dir, list(planned.values()))
+    finished = {r["output"] for r in done}
+    todo = [[j for j in jobs if j.output not in finished] for jobs in mine]
     todo = [jobs for jobs in todo if jobs]
-    pending = sum(len(jobs) for jobs in todo)
-    existing = len(manifest) - pending
+    existing = len(finished)
     log.info("rank %d/%d: %d outputs, %d already done, %d to write on %s",
-             rank, world, len(manifest), existing, pending, device)  # fmt: skip
+             rank, world, len(planned), existing, len(planned) - existing, device)  # fmt: skip
 
     start = time.perf_counter()
-    failures: list[dict[str, Any]] = []
-    written = _run_jobs(cfg, net, contents, styles, todo, failures, rank == 0 and cfg.progress)
+    journal = Journal(cfg.output_dir)
+    try:
+        written, failed = _run_jobs(cfg, net, contents, styles, todo, planned, journal,
+                                    rank == 0 and cfg.progress)  # fmt: skip
+    finally:
+        journal.close()
     seconds = time.perf_counter() - start
-
-    failed_outputs = {f["output"] for f in failures}
-    manifest = [m for m in manifest if m["output"] not in failed_outputs]
-    _write_jsonl(manifest, _shard_file(cfg.output_dir, "manifest", rank, world))
-    _write_jsonl(failures, _shard_file(cfg.output_dir, "skipped", rank, world))
+    marker = _marker(cfg.output_dir, rank, world)
+    if not marker.is_file():  # kept as is on a rerun: a resumed run changes no file
+        marker.touch()
     merged = _merge_after_barrier(cfg.output_dir, world)
     return {
-        "outputs": len(manifest) + len(failures),
+        "outputs": len(planned),
         "written": written,
         "existing": existing,
-        "failed": len(failures),
+        "failed": failed,
         "seconds": round(seconds, 3),
         "images_per_second": round(written / seconds, 3) if seconds > 0 and written else 0.0,
         "device": str(device),
@@ -462,6 +480,8 @@ def _merge_after_barrier(output_dir: Path, world: int) -> dict[str, Path] | None
         dist.barrier()
         if dist.get_rank() != 0:
             return None
+    else:  # without a barrier every rank merges what is on disk now (merges are locked)
+        merge_records(output_dir)
     return merge_manifests(output_dir, world)
 
 
@@ -471,14 +491,16 @@ def _run_jobs(
     contents: list[Path],
     styles: list[Path],
     todo: list[list[_Job]],
-    failures: list[dict[str, Any]],
+    records: dict[str, dict[str, Any]],
+    journal: Journal,
     progress: bool,
-) -> int:
-    """Decode, batch, stylize and write; returns the number of images written."""
+) -> tuple[int, int]:
+    """Decode, batch, stylize and write, journaling each output and failure as it happens;
+    returns the numbers of images written and failed."""
     from tqdm.auto import tqdm
 
     if not todo:
-        return 0
+        return 0, 0
     cache = _StyleCache(net, cfg, styles)
     jobs_of = {jobs[0].content: jobs for jobs in todo}
     files = _ContentFiles([(c, contents[c]) for c in jobs_of], cfg.content_size, cfg.crop,
@@ -489,13 +511,15 @@ def _run_jobs(
     )
     bar = tqdm(total=sum(len(j) for j in todo), unit="img", disable=not progress,
                desc="stylize", dynamic_ncols=True)  # fmt: skip
-    written = 0
+    written = failed = 0
     in_flight: list[Future[Any]] = []
     buckets: dict[tuple[int, int], list[tuple[_Job, Tensor, StyleCode]]] = {}
 
     def fail(job: _Job, fault: str, file: Path, reason: str) -> None:
-        failures.append({"output": job.output, "fault": fault, "file": str(file),
-                         "reason": reason})  # fmt: skip
+        nonlocal failed
+        journal.add({"output": job.output, "fault": fault, "file": str(file), "reason": reason},
+                    kind="skipped")  # fmt: skip
+        failed += 1
         bar.update(1)
 
     def flush(key: tuple[int, int]) -> None:
@@ -511,7 +535,8 @@ def _run_jobs(
             outs = net.stylize_many(images, code, cfg.alpha, method=cfg.method)
             outs = [o.float().mul(255).round_().to(torch.uint8).cpu() for o in outs]
         for (job, _, _), out in zip(batch, outs):
-            in_flight.append(pool.submit(_write, out, cfg.output_dir / job.output, cfg.quality))
+            in_flight.append(pool.submit(_write, out, cfg.output_dir, records[job.output],
+                                         cfg.quality, journal))  # fmt: skip
         while len(in_flight) > 4 * cfg.batch_size:
             in_flight.pop(0).result()
         written += len(batch)
@@ -533,7 +558,7 @@ def _run_jobs(
                     continue
                 key = padded_size(image.shape[-2], image.shape[-1])
                 buckets.setdefault(key, []).append((job, image, code))
-                if len(buckets[key]) >= cfg.batch_size:
+                if len(buckets[key]) >= _batch_limit(cfg, key):
                     flush(key)
             if sum(len(b) for b in buckets.values()) > 4 * cfg.batch_size:
                 flush(max(buckets, key=lambda k: len(buckets[k])))
@@ -542,16 +567,23 @@ def _run_jobs(
         for fut in in_flight:
             fut.result()
     bar.close()
-    return written
+    return written, failed
 
 
-def _write(image: Tensor, path: Path, quality: int) -> None:
+def _batch_limit(cfg: StylizeConfig, padded: tuple[int, int]) -> int:
+    """Images of one padded size per forward pass: batch_size, and at most max_pixels pixels
+    in all (but at least one image), which bounds the network's memory."""
+    return max(1, min(cfg.batch_size, cfg.max_pixels // (padded[0] * padded[1])))
+
+
+def _write(image: Tensor, root: Path, record: dict[str, Any], quality: int,
+           journal: Journal) -> None:  # fmt: skip
+    """Write one output atomically, then journal its record with the size and hash written."""
+    path = root / record["output"]
     save_image(Image.fromarray(image.permute(1, 2, 0).numpy()), path, quality=quality)
+    journal.add({**record, "bytes": path.stat().st_size, "sha256": file_digest(path)})
 
 
 def iter_manifest(output_dir: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """The records of a finished run's ``manifest.jsonl``."""
-    with open(Path(output_dir) / "manifest.jsonl") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+    yield from _read_jsonl(Path(output_dir) / "manifest.jsonl")
