@@ -288,5 +288,18 @@ def test_input_errors(photos64):
         ops.phase_scramble_with(x, torch.zeros(1, 5))
     with pytest.raises(ShapeError, match=r"noise must have shape"):
         ops.uniform_noise_with(x, torch.zeros(1, 64))
+    for call in (
+        lambda: ops.grayscale_contrast(x, 1.2),
+        lambda: ops.low_pass(x, -1.0),
+        lambda: ops.low_pass(x, math.inf),
+        lambda: ops.high_pass(x, 0.0),
+        lambda: ops.uniform_noise(x, -0.1),
+        lambda: ops.uniform_noise_with(x, torch.zeros(1, 64, 64), contrast=2.0),
+        lambda: ops.phase_scramble(x, -5.0),
+        lambda: eidolon(x, 1.0, 1.5),
+        lambda: eidolon(x, 1.0, 0.5, grain=0.0),
+    ):
+        with pytest.raises(InvalidArgumentError):
+            call()
     with pytest.raises(ShapeError, match="normals must have shape"):
         eidolon_with(x, 1.0, 1.0, torch.zeros(1, 2, 2, 3, 8, 8))

@@ -4,8 +4,8 @@ Geirhos, Temme, Rauber, Schütt, Bethge & Wichmann, "Generalisation in humans an
 networks", NeurIPS 2018 (reference code: rgeirhos/generalisation-humans-DNNs,
 ``code/image_manipulation.py``). model-vs-human (bethgelab/model-vs-human) names its datasets
 after them: colour, contrast, high-pass, low-pass, phase-scrambling, power-equalisation,
-false-colour, rotation and uniform-noise are here; the three eidolon datasets are not (see
-:data:`NOT_PORTED`).
+false-colour, rotation and uniform-noise are here; the three eidolons are in :mod:`.eidolon`, and
+:mod:`.distortions` reaches all twelve by name.
 
 Every function maps ``(B, 3, H, W)`` float RGB in [0, 1] to ``(B, 3, H, W)`` of the same dtype
 and device, one image at a time exactly as the reference does, but the whole batch at once.
@@ -31,13 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._checks import check_shape
+from .._checks import check_positive, check_prob, check_shape
 from ..corruptions._ops import _depthwise, _gaussian_taps, draw
 from ..errors import InvalidArgumentError, ShapeError
 
 __all__ = [
     "BG_GREY",
     "NOISE_CONTRAST",
+    "ROTATION_ANGLES",
     "to_grey",
     "greyscale",
     "grayscale_contrast",
@@ -122,7 +123,7 @@ def grayscale_contrast(images: Tensor, level: float) -> Tensor:
         images: ``(B, 3, H, W)`` RGB in [0, 1].
         level: nominal contrast, a fraction in [0, 1] (1 keeps the image).
     """
-    return _three(_contrast(to_grey(images), level))
+    return _three(_contrast(to_grey(images), check_prob(level, "contrast level")))
 
 
 def gaussian_filter_constant(x: Tensor, sigma: float, cval: float, truncate: float = 4.0) -> Tensor:
@@ -148,6 +149,9 @@ def low_pass(images: Tensor, std: float) -> Tensor:
 
     Borders are filled with :data:`BG_GREY`, as in the reference.
     """
+    std = check_positive(std, "low-pass std", allow_zero=True)
+    if math.isinf(std):
+        raise InvalidArgumentError("low-pass std must be finite (an infinite blur leaves only the border grey)")
     grey = to_grey(images)
     return _three(gaussian_filter_constant(grey, std, BG_GREY).clamp(0.0, 1.0))
 
@@ -158,6 +162,7 @@ def high_pass(images: Tensor, std: float) -> Tensor:
     ``std = inf`` is the experiment's unfiltered condition: the grey image itself, as the
     reference's stimulus plots use it.
     """
+    std = check_positive(std, "high-pass std")
     grey = to_grey(images)
     if math.isinf(std):
         return _three(grey)
@@ -219,6 +224,7 @@ def phase_scramble(images: Tensor, width: float, generator: torch.Generator | No
         generator: source of the shifts (``torch.rand``), for reproducible results.
     """
     _check_images(images)
+    width = check_positive(width, "phase noise width (degrees)", allow_zero=True)
     b, _, h, w = images.shape
     u = draw(torch.rand, (b, phase_shift_count(h, w)), generator, images.device, dtype=torch.float64)
     return phase_scramble_with(images, (u - 0.5) * (2.0 * width / 180.0 * math.pi))
@@ -357,7 +363,7 @@ def uniform_noise_with(images: Tensor, noise: Tensor, contrast: float = NOISE_CO
         noise: ``(B, H, W)`` additive noise, the same in all three channels.
         contrast: nominal contrast before the noise (the experiment's 0.3).
     """
-    grey = _contrast(to_grey(images), contrast)
+    grey = _contrast(to_grey(images), check_prob(contrast, "uniform-noise contrast"))
     if tuple(noise.shape) != (grey.shape[0], *grey.shape[-2:]):
         raise ShapeError(
             f"noise must have shape {(grey.shape[0], *grey.shape[-2:])} (B, H, W), got {tuple(noise.shape)}"
@@ -379,6 +385,7 @@ def uniform_noise(
         generator: source of the noise (``torch.rand``), for reproducible results.
     """
     _check_images(images)
+    width = check_positive(width, "uniform-noise width", allow_zero=True)
     b, _, h, w = images.shape
     u = draw(torch.rand, (b, h, w), generator, images.device, dtype=torch.float64)
     return uniform_noise_with(images, -width + 2.0 * width * u, contrast)
