@@ -179,6 +179,7 @@ def test_rotation_matches_reference(photos224, shape):
     for angle in (0, 90, 180, 270):
         out = _grey_out(distort(x, "rotation", angle))
         np.testing.assert_allclose(out, [ref.rotate(p, angle) for p in images], atol=1e-12)
+        assert torch.equal(ops.rotate(x, float(angle)), ops.rotate(x, angle))
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

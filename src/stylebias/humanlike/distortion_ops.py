@@ -352,7 +352,7 @@ def rotate(images: Tensor, angle: int) -> Tensor:
     """
     if angle not in ROTATION_ANGLES:
         raise InvalidArgumentError(f"rotation angle must be one of {ROTATION_ANGLES} degrees, got {angle!r}")
-    return _three(torch.rot90(to_grey(images), angle // 90, dims=(-2, -1)))
+    return _three(torch.rot90(to_grey(images), int(angle) // 90, dims=(-2, -1)))
 
 
 def uniform_noise_with(images: Tensor, noise: Tensor, contrast: float = NOISE_CONTRAST) -> Tensor:

@@ -9,6 +9,22 @@ the distortion's range, not only the experiment's) or one of those condition nam
     distort(x, "eidolonII", 16.0, generator=g)      # reach 16, coherence 0.3, grain 10
     distort(x, "false-colour", "False")             # model-vs-human's 'opponent' condition
 
+Levels (model-vs-human's conditions in brackets; every result but colour's and false colour's
+is the grey image in all three channels, as the experiments showed):
+
+==================  ======================================  ===================================
+colour              0 colour, 1 grey                        cr, bw
+contrast            contrast fraction in [0, 1]             c100 .. c01
+high-pass           filter std in pixels, > 0; inf = grey   inf, 3.0 .. 0.4
+low-pass            filter std in pixels, >= 0              0 .. 40
+phase-scrambling    phase noise width in [0, 180] degrees   0 .. 180  (random)
+power-equalisation  0 grey, 1 equalised (224 x 224 only)    0, pow
+false-colour        0 true colours, 1 opponent colours      True, False
+rotation            0, 90, 180, 270 degrees                 0 .. 270
+eidolonI/II/III     reach in pixels, >= 0                   1-10-10 .. 128-0-10  (random)
+uniform-noise       noise half-width >= 0 (contrast 0.3)    0.0 .. 0.9  (random)
+==================  ======================================  ===================================
+
 The operations themselves live in :mod:`.distortion_ops` and :mod:`.eidolon`.
 """
 
