@@ -109,6 +109,7 @@ def _embed(grey: Tensor, geo: EidolonGeometry) -> Tensor:
 
 def _gaussian_kernels(sigmas: Tensor, fh: int, fw: int) -> Tensor:
     """``(S, fh, fw)`` 2-D Gaussian densities, origin at [0, 0], negative offsets wrapped."""
+
     def axis(n: int) -> Tensor:
         pos = torch.arange(n // 2 + 1, dtype=sigmas.dtype, device=sigmas.device)
         neg = torch.arange(n // 2 - n + 1, 0, dtype=sigmas.dtype, device=sigmas.device)
@@ -119,23 +120,35 @@ def _gaussian_kernels(sigmas: Tensor, fh: int, fw: int) -> Tensor:
     return axis(fh).unsqueeze(2) * axis(fw).unsqueeze(1)
 
 
-def _blur_flat(planes: Tensor, kernels: Tensor) -> Tensor:
-    """Circular convolution of the *flattened* planes with the flattened kernels (the factory's
-    ``irfft(rfft(plane.flatten()) * rfft(kernel.flatten()))``); broadcasts over leading dims."""
+class _Plan:
+    """What every image of one size shares: geometry, scale levels and the kernels' spectra."""
+
+    def __init__(self, height: int, width: int, grain: float, dtype: torch.dtype, device: torch.device) -> None:
+        self.geo = eidolon_geometry(height, width)
+        self.sigmas = torch.tensor(self.geo.sigmas, dtype=dtype, device=device)
+        fh, fw = self.geo.fat_h, self.geo.fat_w
+        self.scale_spectra = torch.fft.rfft(_gaussian_kernels(self.sigmas, fh, fw).flatten(-2))
+        grain_kernel = _gaussian_kernels(self.sigmas.new_tensor([grain]), fh, fw)
+        self.grain_spectrum = torch.fft.rfft(grain_kernel.flatten(-2))
+
+
+def _blur_flat(planes: Tensor, kernel_spectra: Tensor) -> Tensor:
+    """Circular convolution of the *flattened* planes with kernels given by the spectra of their
+    flattened forms (the factory's ``irfft(rfft(plane.flatten()) * rfft(kernel.flatten()))``);
+    broadcasts over leading dims."""
     fh, fw = planes.shape[-2:]
-    n = fh * fw
-    spectrum = torch.fft.rfft(planes.flatten(-2)) * torch.fft.rfft(kernels.flatten(-2))
-    return torch.fft.irfft(spectrum, n=n).unflatten(-1, (fh, fw))
+    spectrum = torch.fft.rfft(planes.flatten(-2)) * kernel_spectra
+    return torch.fft.irfft(spectrum, n=fh * fw).unflatten(-1, (fh, fw))
 
 
-def _dog_slices(fat: Tensor, kernels: Tensor) -> Tensor:
+def _dog_slices(fat: Tensor, plan: _Plan) -> Tensor:
     """``(B, fh, fw)`` -> ``(B, S, fh, fw)``: differences of successive Gaussian blurs, and the
     coarsest blur last, so that the slices add up to the finest blur."""
-    blurs = _blur_flat(fat.unsqueeze(1), kernels)
+    blurs = _blur_flat(fat.unsqueeze(1), plan.scale_spectra)
     return torch.cat([blurs[:, :-1] - blurs[:, 1:], blurs[:, -1:]], dim=1)
 
 
-def _blurred_noise(normals: Tensor, kernels: Tensor) -> Tensor:
+def _blurred_noise(normals: Tensor, kernel_spectra: Tensor) -> Tensor:
     """The factory's blurred random Gaussian planes from standard normal ``normals``.
 
     Each plane is scaled to a peak of 127.5 (clipped at +-127), blurred, then shifted by
@@ -143,25 +156,22 @@ def _blurred_noise(normals: Tensor, kernels: Tensor) -> Tensor:
     """
     peak = normals.abs().amax(dim=(-2, -1), keepdim=True)
     data = (127.5 * normals / peak).clamp(-127.0, 127.0)
-    c = _blur_flat(data, kernels)
+    c = _blur_flat(data, kernel_spectra)
     mean = c.mean(dim=(-2, -1), keepdim=True)
-    std = c.var(dim=(-2, -1), keepdim=True, correction=0).sqrt()
+    std = (c - mean).square().mean(dim=(-2, -1), keepdim=True).sqrt()  # two passes, as NumPy's var
     return c - mean / std
 
 
-def _displacement_fields(
-    normals: Tensor, coherence: float, grain: float, geo: EidolonGeometry, sigmas: Tensor, kernels: Tensor
-) -> Tensor:
+def _displacement_fields(normals: Tensor, coherence: float, plan: _Plan) -> Tensor:
     """``(B, 2, 2, S, fh, fw)`` normals -> ``(B, 2, S, fh, fw)`` displacement fields."""
     fields = torch.zeros_like(normals[:, :, 0])
     if coherence > 0:
         # Coherent: level k sums the scaled planes of levels k and coarser.
-        scaled = _blurred_noise(normals[:, :, 0], kernels) * (sigmas / geo.max_sigma).view(-1, 1, 1)
-        coarse_sums = scaled.flip(2).cumsum(2).flip(2)
-        fields = fields + coherence * coarse_sums
+        scale = (plan.sigmas / plan.geo.max_sigma).view(-1, 1, 1)
+        scaled = _blurred_noise(normals[:, :, 0], plan.scale_spectra) * scale
+        fields = fields + coherence * scaled.flip(2).cumsum(2).flip(2)
     if coherence < 1:
-        grain_kernel = _gaussian_kernels(sigmas.new_tensor([grain]), geo.fat_h, geo.fat_w)
-        fields = fields + (1.0 - coherence) * _blurred_noise(normals[:, :, 1], grain_kernel)
+        fields = fields + (1.0 - coherence) * _blurred_noise(normals[:, :, 1], plan.grain_spectrum)
     return fields
 
 
@@ -207,13 +217,14 @@ def eidolon_with(
     expected = eidolon_noise_shape(b, h, w)
     if tuple(normals.shape) != expected:
         raise ShapeError(f"normals must have shape {expected} for {b} images of {h} x {w}, got {tuple(normals.shape)}")
-    geo = eidolon_geometry(h, w)
-    dtype, device = images.dtype, images.device
-    normals = normals.to(device=device, dtype=dtype)
-    sigmas = torch.tensor(geo.sigmas, dtype=dtype, device=device)
-    kernels = _gaussian_kernels(sigmas, geo.fat_h, geo.fat_w)
-    slices = _dog_slices(_embed(rgb_to_gray(images)[:, 0], geo), kernels)
-    fields = _displacement_fields(normals, coherence, grain, geo, sigmas, kernels)
+    return _eidolon(images, reach, coherence, normals, _Plan(h, w, grain, images.dtype, images.device))
+
+
+def _eidolon(images: Tensor, reach: float, coherence: float, normals: Tensor, plan: _Plan) -> Tensor:
+    geo, (h, w) = plan.geo, images.shape[-2:]
+    normals = normals.to(device=images.device, dtype=images.dtype)
+    slices = _dog_slices(_embed(rgb_to_gray(images)[:, 0], geo), plan)
+    fields = _displacement_fields(normals, coherence, plan)
     out = _disarray(slices, fields, reach)[:, geo.top : geo.top + h, geo.left : geo.left + w]
     return _three(out.clamp(0.0, 1.0).unsqueeze(1))
 
@@ -234,8 +245,9 @@ def eidolon(
     _check_eidolon_args(reach, coherence, grain)
     b, _, h, w = images.shape
     shape = eidolon_noise_shape(1, h, w)
+    plan = _Plan(h, w, grain, images.dtype, images.device)
     out = []
     for i in range(b):
         normals = draw(torch.randn, shape, generator, images.device, dtype=images.dtype)
-        out.append(eidolon_with(images[i : i + 1], reach, coherence, normals, grain))
+        out.append(_eidolon(images[i : i + 1], reach, coherence, normals, plan))
     return torch.cat(out)
