@@ -3,7 +3,8 @@
 Decisions are read from raw-data CSV files (:func:`read_decisions`), compared with human
 subjects per dataset (:func:`evaluate_dataset`) and averaged over datasets (:func:`summarize`)
 exactly as bethgelab/model-vs-human's analysis code does; :func:`bootstrap_summary` and
-:func:`compare_ci` add seeded bootstrap intervals.
+:func:`compare_ci` add seeded bootstrap intervals. :func:`distort` applies model-vs-human's twelve
+parametric distortions (Geirhos et al., NeurIPS 2018) to any batch of images.
 
 >>> from stylebias.humanlike import read_decisions, evaluate_dataset, summarize
 >>> results = [evaluate_dataset(read_decisions(f"raw-data/{d}")) for d in ("edge", "sketch")]  # doctest: +SKIP
@@ -29,6 +30,7 @@ from .benchmark import (
     included_conditions,
     summarize,
 )
+from .distortions import DISTORTIONS, Distortion, distort
 from .decisions import DecisionTable, infer_column, is_human, normalise_conditions, read_decisions, short_imagename
 from .metrics import (
     Consistency,
@@ -73,4 +75,7 @@ __all__ = [
     "summarize",
     "bootstrap_summary",
     "compare_ci",
+    "DISTORTIONS",
+    "Distortion",
+    "distort",
 ]
