@@ -30,8 +30,8 @@ from .benchmark import (
     included_conditions,
     summarize,
 )
-from .distortions import DISTORTIONS, Distortion, distort
 from .decisions import DecisionTable, infer_column, is_human, normalise_conditions, read_decisions, short_imagename
+from .distortions import DISTORTIONS, Distortion, distort
 from .metrics import (
     Consistency,
     accuracy,
