@@ -40,7 +40,8 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_choice, check_prob
 from ..errors import DataError, InvalidArgumentError
 from ..io import atomic_write, list_images, load_image, save_image
-from .stylizer import METHODS, AdaINStylizer, StyleCode, feature_positions, padded_size
+from .base import Stylizer, padded_size
+from .factory import STYLIZER_METHODS, check_weight_files, load_stylizer
 
 __all__ = [
     "StylizeConfig",
@@ -84,8 +85,9 @@ class StylizeConfig:
         device: ``"auto"`` (CUDA ``LOCAL_RANK`` if available, else CPU), ``"cpu"``, ``"cuda:1"``.
         vgg: path of ``vgg_normalised.pth``; with ``decoder`` None too, the published weights
             are taken from the cache (:meth:`AdaINStylizer.pretrained`).
-        decoder: path of ``decoder.pth``.
-        method: ``"adain"`` or ``"efdm"``.
+        decoder: path of ``decoder.pth`` (``"contrastive"``: ``decoder_iter_*.pth``).
+        transformer: ``"contrastive"`` only: path of ``transformer_iter_*.pth``.
+        method: ``"adain"``, ``"efdm"`` or ``"contrastive"``.
         precision: ``"fp32"``, ``"bf16"`` or ``"fp16"``: the dtype of the network weights and
             activations (statistics stay float32). bf16 is several times faster on CPUs with
             AMX/AVX512-BF16 and on GPUs; outputs then differ from fp32 by a few 8-bit levels.
@@ -115,6 +117,7 @@ class StylizeConfig:
     device: str = "auto"
     vgg: Path | None = None
     decoder: Path | None = None
+    transformer: Path | None = None
     method: str = "adain"
     precision: str = "fp32"
     output_format: str = "same"
@@ -131,7 +134,7 @@ class StylizeConfig:
         for name in ("content_dir", "style_dir", "output_dir"):
             setattr(self, name, Path(getattr(self, name)))
         self.alpha = check_prob(self.alpha, "alpha")
-        check_choice(self.method, METHODS, "method")
+        check_choice(self.method, STYLIZER_METHODS, "method")
         check_choice(self.output_format, OUTPUT_FORMATS, "output_format")
         check_choice(self.precision, tuple(PRECISIONS), "precision")
         for name, low in (("num_styles", 1), ("batch_size", 1), ("writers", 1), ("max_pixels", 1),
@@ -143,11 +146,8 @@ class StylizeConfig:
             raise InvalidArgumentError(f"quality must be in 1..100, got {self.quality}")
         if not self.extensions:
             raise InvalidArgumentError("extensions must name at least one suffix, e.g. jpg png")
-        if (self.vgg is None) != (self.decoder is None):
-            raise InvalidArgumentError(
-                "pass both vgg and decoder weight files, or neither (then the published "
-                "weights are taken from the cache)"
-            )
+        check_weight_files(self.method, vgg=self.vgg, decoder=self.decoder,
+                           transformer=self.transformer)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- planning
@@ -341,13 +341,13 @@ def merge_manifests(output_dir: str | os.PathLike[str], world_size: int) -> dict
 class _StyleCache:
     """Style codes by style index, computed once; LRU-bounded by bytes. Failures are kept."""
 
-    def __init__(self, stylizer: AdaINStylizer, cfg: StylizeConfig, styles: list[Path]):
+    def __init__(self, stylizer: Stylizer, cfg: StylizeConfig, styles: list[Path]):
         self.stylizer, self.cfg, self.styles = stylizer, cfg, styles
-        self.codes: OrderedDict[int, StyleCode] = OrderedDict()
+        self.codes: OrderedDict[int, Any] = OrderedDict()
         self.failed: dict[int, str] = {}
         self.bytes, self.limit = 0, int(cfg.style_cache_mb * 2**20)
 
-    def get(self, index: int) -> StyleCode | None:
+    def get(self, index: int) -> Any:
         if index in self.failed:
             return None
         code = self.codes.get(index)
@@ -369,16 +369,15 @@ class _StyleCache:
         return code
 
 
-def _load_stylizer(cfg: StylizeConfig, stylizer: AdaINStylizer | None) -> AdaINStylizer:
+def _load_stylizer(cfg: StylizeConfig, stylizer: Stylizer | None) -> Stylizer:
     if stylizer is not None:
         return stylizer
-    if cfg.vgg is not None and cfg.decoder is not None:
-        return AdaINStylizer.from_files(cfg.vgg, cfg.decoder, method=cfg.method)
-    return AdaINStylizer.pretrained(download=True, method=cfg.method)
+    return load_stylizer(cfg.method, vgg=cfg.vgg, decoder=cfg.decoder,
+                         transformer=cfg.transformer, download=True)  # fmt: skip
 
 
 def stylize_dataset(
-    config: StylizeConfig, *, stylizer: AdaINStylizer | None = None
+    config: StylizeConfig, *, stylizer: Stylizer | None = None
 ) -> dict[str, Any]:
     """Stylize every content image with ``num_styles`` random styles; resumable and sharded.
 
@@ -467,7 +466,7 @@ def _merge_after_barrier(output_dir: Path, world: int) -> dict[str, Path] | None
 
 def _run_jobs(
     cfg: StylizeConfig,
-    net: AdaINStylizer,
+    net: Stylizer,
     contents: list[Path],
     styles: list[Path],
     todo: list[list[_Job]],
@@ -491,7 +490,7 @@ def _run_jobs(
                desc="stylize", dynamic_ncols=True)  # fmt: skip
     written = 0
     in_flight: list[Future[Any]] = []
-    buckets: dict[tuple[int, int], list[tuple[_Job, Tensor, StyleCode]]] = {}
+    buckets: dict[tuple[int, int], list[tuple[_Job, Tensor, Any]]] = {}
 
     def fail(job: _Job, fault: str, file: Path, reason: str) -> None:
         failures.append({"output": job.output, "fault": fault, "file": str(file),
@@ -501,7 +500,7 @@ def _run_jobs(
     def flush(key: tuple[int, int]) -> None:
         nonlocal written
         batch = buckets.pop(key)
-        code = StyleCode.cat([c for _, _, c in batch], length=feature_positions(*key))
+        code = net.cat_codes([c for _, _, c in batch], key)
         converted: dict[int, Tensor] = {}  # one tensor per content: encoded once for its styles
         for _, img, _ in batch:
             if id(img) not in converted:
