@@ -264,9 +264,11 @@ def test_pretrained_offline_says_where_to_put_the_files(tmp_path):
         message = str(info.value)
         assert "drive.google.com" in message and member in message
         assert str(tmp_path / f"iecontraast-{member}") in message
-    placed = tmp_path / "iecontraast-decoder_iter_160000.pth"
-    placed.write_bytes(b"x")
-    assert download("contrastive-decoder", tmp_path) == placed
+    with pytest.raises(MissingFileError, match="decoder_iter_160000"):  # before any VGG download
+        ContrastiveStylizer.pretrained(tmp_path, download=True)
+    for member in ("decoder_iter_160000.pth", "transformer_iter_160000.pth"):
+        (tmp_path / f"iecontraast-{member}").write_bytes(b"x")
+    assert download("contrastive-decoder", tmp_path) == tmp_path / "iecontraast-decoder_iter_160000.pth"
     with pytest.raises(MissingFileError, match="adain-vgg"):
         ContrastiveStylizer.pretrained(tmp_path, download=False)
 

@@ -15,7 +15,7 @@ from ..errors import DataError, InvalidArgumentError
 from ..io import list_images
 from .dataset import load_resized
 from .base import Stylizer, padded_size
-from .stylizer import AdaINStylizer
+from .stylizer import AdaINStylizer  # noqa: F401 - the docstring example uses it
 
 __all__ = ["StyleAugment"]
 

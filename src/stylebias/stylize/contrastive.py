@@ -177,9 +177,11 @@ class ContrastiveStylizer(Stylizer):
         """
         from ..hub import download as fetch  # imported here: the hub is only needed for this
 
-        paths = [fetch(name, cache_dir=cache_dir, download=download) for name in
-                 ("adain-vgg", "contrastive-decoder", "contrastive-transformer")]  # fmt: skip
-        return cls.from_files(*paths, method=method)
+        # the hand-placed files first: no 80 MB VGG download before saying they are missing
+        decoder, transformer = (fetch(name, cache_dir=cache_dir, download=download) for name in
+                                ("contrastive-decoder", "contrastive-transformer"))  # fmt: skip
+        vgg = fetch("adain-vgg", cache_dir=cache_dir, download=download)
+        return cls.from_files(vgg, decoder, transformer, method=method)
 
     # ------------------------------------------------------------------ encoding
     def features(self, images: Tensor) -> tuple[Tensor, Tensor]:

@@ -97,7 +97,8 @@ class StyleKeys:
     def nbytes(self) -> int:
         """Memory the keys take, in bytes."""
         extra = 0 if self.mask is None else self.mask.numel()
-        return self.tokens.numel() * self.tokens.element_size() + 2 * self.mean.numel() * 4 + extra
+        stats = 2 * self.mean.numel() * self.mean.element_size()
+        return self.tokens.numel() * self.tokens.element_size() + stats + extra
 
 
 class SANet(nn.Module):
@@ -128,9 +129,10 @@ class SANet(nn.Module):
         keys = style if isinstance(style, StyleKeys) else StyleKeys.from_features(style)
         batch, channels, height, width = content.shape
         query = _pointwise(self.f, _tokens(mean_variance_norm(content)))
-        normed = ((keys.tokens.to(keys.mean.dtype) - keys.mean) / keys.std).to(keys.tokens.dtype)
+        tokens = keys.tokens.to(content.dtype)  # a code may come from before a dtype change
+        normed = ((tokens.to(keys.mean.dtype) - keys.mean) / keys.std).to(content.dtype)
         key = _pointwise(self.g, normed)
-        value = _pointwise(self.h, keys.tokens)
+        value = _pointwise(self.h, tokens)
         mask = None if keys.mask is None else keys.mask[:, None, :]
         if len(keys) != batch:  # one style for every content image
             key, value = key.expand(batch, -1, -1), value.expand(batch, -1, -1)
