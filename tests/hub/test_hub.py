@@ -284,3 +284,24 @@ def test_download_set_stops_at_first_failure(tmp_path, monkeypatch):
     with pytest.raises(MissingFileError, match="offline"):
         download_set(aset, tmp_path / "cache", progress=False, workers=2)
     assert len(calls) <= 10  # the remaining downloads were cancelled, not all 40 tried
+
+
+def test_manual_artifact_without_hash(tmp_path, monkeypatch):
+    with pytest.raises(InvalidArgumentError, match="sha256 is required"):
+        Artifact("x", "https://h/a.bin", None)
+    with pytest.raises(InvalidArgumentError, match="sha256 is required"):
+        Artifact("x", "https://h/a.bin", None, manual=True)  # no file name to keep it under
+    art = Artifact("x", "https://h/page", None, size=3, filename="x.pth", manual=True,
+                   meta={"how": "click the big button"})  # fmt: skip
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a manual artifact must never be fetched")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(MissingFileError, match="click the big button.*x.pth"):
+        download(art, tmp_path)
+    (tmp_path / "x.pth").write_bytes(b"abcd")
+    with pytest.raises(IntegrityError, match="4 bytes, expected 3"):
+        download(art, tmp_path)
+    (tmp_path / "x.pth").write_bytes(b"abc")
+    assert download(art, tmp_path) == tmp_path / "x.pth"

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..stylize.dataset import OUTPUT_FORMATS, PRECISIONS, StylizeConfig, stylize_dataset
-from ..stylize.stylizer import METHODS
+from ..stylize.factory import STYLIZER_METHODS
 from ._common import print_json
 
 NAME = "stylize"
-HELP = "stylize every image of a folder with random paintings (AdaIN/EFDM); resumable, sharded"
+HELP = "stylize every image of a folder with random paintings (AdaIN/EFDM/contrastive); resumable, sharded"
 
 T = TypeVar("T")
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(StylizeConfig)}
@@ -38,8 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--workers", type=int, default=d["workers"], help="decoding processes")
     add("--device", default=d["device"], help="auto, cpu, cuda, cuda:1, ...")
     add("--vgg", type=Path, default=None, help="vgg_normalised.pth (default: the published one)")
-    add("--decoder", type=Path, default=None, help="decoder.pth (default: the published one)")
-    add("--method", choices=METHODS, default=d["method"])
+    add("--decoder", type=Path, default=None,
+        help="decoder.pth, or decoder_iter_*.pth for contrastive (default: the published one)")
+    add("--transformer", type=Path, default=None,
+        help="contrastive only: transformer_iter_*.pth of IEContraAST (default: the cached one)")
+    add("--method", choices=STYLIZER_METHODS, default=d["method"])
     add("--precision", choices=sorted(PRECISIONS), default=d["precision"],
         help="network dtype; bf16 is much faster on CPUs with AMX and on GPUs")
     add("--format", dest="output_format", choices=OUTPUT_FORMATS, default=d["output_format"],

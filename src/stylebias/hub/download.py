@@ -63,6 +63,8 @@ def _problem(path: Path, art: Artifact) -> str | None:
     size = path.stat().st_size
     if art.size is not None and size != art.size:
         return f"its size is {size:,} bytes, expected {art.size:,}"
+    if art.sha256 is None:  # a manual artifact without a known hash: the loader checks the file
+        return None
     actual = sha256_file(path)
     if actual != art.sha256:
         return f"its sha256 is {actual}, expected {art.sha256}"
@@ -136,7 +138,8 @@ def download(
     Raises:
         UnknownNameError: no artifact is registered under that name.
         MissingFileError: the file is missing (or corrupt) and ``download=False``, or the
-            download failed (no network); the message gives the URL and where to put the file.
+            download failed (no network), or a ``manual`` artifact is not in the cache; the
+            message gives the URL and where to put the file.
         IntegrityError: the downloaded file's sha256 differs from the expected one.
 
     Example:
@@ -149,12 +152,18 @@ def download(
         problem = _problem(target, art)
         if problem is None:
             return target
-        if not download:
+        if not download or art.manual:
             raise IntegrityError(
                 f"cached file {target} is corrupt: {problem}. Delete it and run "
                 f"`stylebias download {art.name}`, or replace it with a good copy of {art.url}."
             )
         log.warning("cached %s is corrupt (%s); downloading it again", target, problem)
+    elif art.manual:
+        raise MissingFileError(
+            f"{art.name!r} is not in the cache and cannot be downloaded by a program: "
+            f"{art.meta.get('how', f'get it from {art.url}')}, and save it as {target} (or "
+            f"point --cache-dir / $STYLEBIAS_HOME at a folder that holds {art.file_name})."
+        )
     elif not download:
         raise MissingFileError(
             f"{art.name!r} is not in the cache: expected {target}. Run `stylebias download "

@@ -38,37 +38,56 @@ class Artifact:
 
     Args:
         name: registry name, e.g. ``"adain-decoder"``.
-        url: ``https://`` (or ``file://``) address of the file.
-        sha256: 64 lower-case hex digits of the file's sha256.
+        url: ``https://`` (or ``file://``) address of the file; for a ``manual`` artifact, the
+            page the file is obtained from by hand.
+        sha256: 64 lower-case hex digits of the file's sha256; None only for a ``manual``
+            artifact whose hash cannot be known (never guessed).
         size: size in bytes, checked before hashing when given.
         filename: name in the cache folder; default: the URL's base name with the first 8 hex
             digits of the sha256 inserted before the suffix (``decoder-379ca41d.pth``), so two
-            versions of a file never overwrite each other.
-        meta: free-form metadata (paper, origin, what the file holds).
+            versions of a file never overwrite each other. Required without a sha256.
+        meta: free-form metadata (paper, origin, what the file holds). For a ``manual``
+            artifact, ``meta["how"]`` says how to get the file from ``url``.
         license: licence of the file as its authors state it.
+        manual: the file cannot be downloaded by a program (e.g. a Google Drive archive);
+            :func:`~stylebias.hub.download` only finds it in the cache, where it is placed by hand.
 
     Raises:
-        InvalidArgumentError: ``sha256`` is not 64 hex digits or ``size`` is negative.
+        InvalidArgumentError: ``sha256`` is not 64 hex digits (or None without ``manual`` and
+            ``filename``), or ``size`` is negative.
     """
 
     name: str
     url: str
-    sha256: str
+    sha256: str | None
     size: int | None = None
     filename: str | None = None
     meta: Any = field(default_factory=dict)
     license: str = ""
+    manual: bool = False
 
     def __post_init__(self) -> None:
+        if self.sha256 is None:
+            if not (self.manual and self.filename):
+                raise InvalidArgumentError(
+                    f"artifact {self.name!r}: a sha256 is required, except for a manual "
+                    "artifact with a filename"
+                )
+            self._check_size()
+            object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+            return
         digest = self.sha256.lower()
         if not _SHA256.match(digest):
             raise InvalidArgumentError(
                 f"artifact {self.name!r}: sha256 must be 64 hex digits, got {self.sha256!r}"
             )
         object.__setattr__(self, "sha256", digest)
+        self._check_size()
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    def _check_size(self) -> None:
         if self.size is not None and self.size < 0:
             raise InvalidArgumentError(f"artifact {self.name!r}: size must be >= 0, got {self.size}")
-        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
 
     @property
     def file_name(self) -> str:
@@ -77,7 +96,7 @@ class Artifact:
             return self.filename
         base = PurePosixPath(urlparse(self.url).path).name or self.name
         stem, dot, suffix = base.partition(".")
-        return f"{stem}-{self.sha256[:8]}{dot}{suffix}"
+        return f"{stem}-{(self.sha256 or '')[:8]}{dot}{suffix}"
 
 
 ARTIFACTS: Registry[Artifact] = Registry("artifact")
@@ -121,6 +140,35 @@ _register_adain("adain-decoder", "decoder.pth",
                 "379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472", 14_023_458,
                 "AdaIN decoder state_dict (nn.Sequential)", "decoder")
 
+
+# IEContraAST (Chen et al., NeurIPS 2021) publishes its trained decoder and transformer only in
+# one Google Drive archive (README of HalbertCH/IEContraAST, "pre-trained model" link). Drive
+# serves it through an interactive confirmation page, so the files are placed by hand; their
+# size and sha256 are not published, so none is given here (a placed file is checked by loading
+# it strictly into the reference layout with weights_only=True). The VGG in that archive is the
+# AdaIN release's vgg_normalised.pth, taken from "adain-vgg" (sha256-checked) instead.
+_IECONTRAAST_DRIVE = "https://drive.google.com/file/d/11uddn7sfe8DurHMXa0_tPZkZtYmumRNH/view"
+_IECONTRAAST_META = {
+    "paper": "Chen et al., Artistic Style Transfer with Internal-external Learning and "
+    "Contrastive Learning, NeurIPS 2021",
+    "source": "HalbertCH/IEContraAST README, pre-trained model (Google Drive archive)",
+}
+
+
+def _register_iecontraast(name: str, member: str, content: str) -> None:
+    how = (f"open {_IECONTRAAST_DRIVE} in a browser, download the archive, extract {member} "
+           "(Eval.py's default file; its model/ folder)")
+    register_artifact(
+        Artifact(name, _IECONTRAAST_DRIVE, None, filename=f"iecontraast-{member}",
+                 meta={**_IECONTRAAST_META, "content": content, "member": member, "how": how},
+                 license="MIT (HalbertCH/IEContraAST)", manual=True),
+    )
+
+
+_register_iecontraast("contrastive-decoder", "decoder_iter_160000.pth",
+                      "IEContraAST decoder state_dict (nn.Sequential, AdaIN decoder layout)")
+_register_iecontraast("contrastive-transformer", "transformer_iter_160000.pth",
+                      "IEContraAST Transform state_dict (sanet4_1, sanet5_1, merge_conv)")
 
 # --------------------------------------------------------------------------- sets of files
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_prob, check_shape
+from .._checks import check_choice, check_prob, check_shape
 from ..errors import DataError, InvalidArgumentError
 from ..io import list_images
+from .base import Stylizer, padded_size
 from .dataset import DEFAULT_MAX_PIXELS, load_resized
-from .stylizer import AdaINStylizer, StyleCode, feature_positions
+from .stylizer import AdaINStylizer  # noqa: F401 - the docstring example uses it
 
 __all__ = ["StyleAugment"]
 
@@ -29,14 +30,16 @@ class StyleAugment(nn.Module):
     ``eval()`` mode or when ``fraction == 0``.
 
     Args:
-        stylizer: an :class:`AdaINStylizer` (e.g. ``AdaINStylizer.pretrained().cuda()``).
+        stylizer: any :class:`~stylebias.stylize.base.Stylizer`: an :class:`AdaINStylizer`
+            (e.g. ``AdaINStylizer.pretrained().cuda()``) or a ``ContrastiveStylizer``.
         styles: a folder of style images, a list of image paths, or a tensor of style images
             ``(S, 3, H, W)`` in [0, 1].
         fraction: share of each batch to stylize, in [0, 1].
         alpha: degree of stylization: a float in [0, 1], or ``(low, high)`` to draw one
             uniformly per stylized sample.
         style_size: shorter side the style files are resized to (0: keep).
-        method: ``"adain"`` or ``"efdm"``; default the stylizer's.
+        method: one of the stylizer's ``methods`` (AdaIN's: ``"adain"``, ``"efdm"``); default
+            the stylizer's.
         extensions: file suffixes when ``styles`` is a folder.
         max_pixels: style files with more pixels are downscaled while decoding, which bounds
             the encoder's memory (see :data:`~stylebias.stylize.dataset.DEFAULT_MAX_PIXELS`).
@@ -50,7 +53,7 @@ class StyleAugment(nn.Module):
 
     def __init__(
         self,
-        stylizer: AdaINStylizer,
+        stylizer: Stylizer,
         styles: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Tensor,
         fraction: float = 0.5,
         alpha: float | tuple[float, float] = 1.0,
@@ -62,15 +65,18 @@ class StyleAugment(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(stylizer, AdaINStylizer):
-            raise TypeError(f"stylizer must be an AdaINStylizer, got {type(stylizer).__name__}")
+        if not isinstance(stylizer, Stylizer):
+            raise TypeError(
+                f"stylizer must be a Stylizer (AdaINStylizer, ContrastiveStylizer), got "
+                f"{type(stylizer).__name__}"
+            )
         self.stylizer = stylizer
         self.fraction = check_prob(fraction, "fraction")
         self.alpha = self._check_alpha(alpha)
         self.style_size, self.max_pixels = int(style_size), int(max_pixels)
-        self.method = method or stylizer.method
+        self.method = check_choice(method or stylizer.method, stylizer.methods, "method")
         self.generator = generator
-        self._codes: dict[int, StyleCode] = {}
+        self._codes: dict[int, Any] = {}
         if isinstance(styles, Tensor):
             check_shape(styles, "S 3 H W", "styles")
             self._images: Tensor | None = styles
@@ -120,7 +126,7 @@ class StyleAugment(nn.Module):
         alpha = low + (high - low) * torch.rand(k, generator=gen)
         return {"index": index, "style": style, "alpha": alpha}
 
-    def _code(self, i: int) -> StyleCode:
+    def _code(self, i: int) -> Any:
         code = self._codes.get(i)
         if code is None:
             if self._images is not None:
@@ -144,8 +150,8 @@ class StyleAugment(nn.Module):
         index = params["index"]
         if index.numel() == 0:
             return x
-        length = feature_positions(x.shape[-2], x.shape[-1])
-        code = StyleCode.cat([self._code(int(s)) for s in params["style"]], length=length)
+        size = padded_size(x.shape[-2], x.shape[-1])
+        code = self.stylizer.cat_codes([self._code(int(s)) for s in params["style"]], size)
         with torch.no_grad():
             styled = self.stylizer(x[index.to(x.device)], code, params["alpha"], method=self.method)
         out = x.detach().clone()

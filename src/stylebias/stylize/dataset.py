@@ -45,10 +45,11 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_choice, check_prob
 from ..errors import DataError, InvalidArgumentError
 from ..io import list_images, load_image, save_image
+from .base import Stylizer, padded_size
+from .factory import STYLIZER_METHODS, check_weight_files, load_stylizer
 from .manifest import STATE_DIR, Journal, check_output_dir, check_reuse, file_digest, merge_records
 from .manifest import read_jsonl as _read_jsonl
 from .naming import content_bases, output_suffix, style_names
-from .stylizer import METHODS, AdaINStylizer, StyleCode, feature_positions, padded_size
 
 __all__ = [
     "StylizeConfig",
@@ -98,9 +99,10 @@ class StylizeConfig:
         workers: DataLoader worker processes decoding contents (0: in the main process).
         device: ``"auto"`` (CUDA ``LOCAL_RANK`` if available, else CPU), ``"cpu"``, ``"cuda:1"``.
         vgg: path of ``vgg_normalised.pth``; with ``decoder`` None too, the published weights
-            are taken from the cache (:meth:`AdaINStylizer.pretrained`).
-        decoder: path of ``decoder.pth``.
-        method: ``"adain"`` or ``"efdm"``.
+            are taken from the cache (:meth:`~stylebias.stylize.AdaINStylizer.pretrained`).
+        decoder: path of ``decoder.pth`` (``"contrastive"``: ``decoder_iter_*.pth``).
+        transformer: ``"contrastive"`` only: path of ``transformer_iter_*.pth``.
+        method: ``"adain"``, ``"efdm"`` or ``"contrastive"``.
         precision: ``"fp32"``, ``"bf16"`` or ``"fp16"``: the dtype of the network weights and
             activations (statistics stay float32). bf16 is several times faster on CPUs with
             AMX/AVX512-BF16 and on GPUs; outputs then differ from fp32 by a few 8-bit levels.
@@ -132,6 +134,7 @@ class StylizeConfig:
     device: str = "auto"
     vgg: Path | None = None
     decoder: Path | None = None
+    transformer: Path | None = None
     method: str = "adain"
     precision: str = "fp32"
     output_format: str = "same"
@@ -148,7 +151,7 @@ class StylizeConfig:
         for name in ("content_dir", "style_dir", "output_dir"):
             setattr(self, name, Path(getattr(self, name)))
         self.alpha = check_prob(self.alpha, "alpha")
-        check_choice(self.method, METHODS, "method")
+        check_choice(self.method, STYLIZER_METHODS, "method")
         check_choice(self.output_format, OUTPUT_FORMATS, "output_format")
         check_choice(self.precision, tuple(PRECISIONS), "precision")
         for name, low in (("num_styles", 1), ("batch_size", 1), ("writers", 1), ("max_pixels", 1),
@@ -162,11 +165,8 @@ class StylizeConfig:
             raise InvalidArgumentError("extensions must name at least one suffix, e.g. jpg png")
         check_output_dir(self.output_dir, {"content_dir": self.content_dir,
                                            "style_dir": self.style_dir})  # fmt: skip
-        if (self.vgg is None) != (self.decoder is None):
-            raise InvalidArgumentError(
-                "pass both vgg and decoder weight files, or neither (then the published "
-                "weights are taken from the cache)"
-            )
+        check_weight_files(self.method, vgg=self.vgg, decoder=self.decoder,
+                           transformer=self.transformer)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- planning
@@ -330,7 +330,7 @@ def merge_manifests(output_dir: str | os.PathLike[str], world_size: int) -> dict
     return {"manifest": manifest, "skipped": skipped}
 
 
-def _weights_digest(net: AdaINStylizer) -> str:
+def _weights_digest(net: Stylizer) -> str:
     """sha256 (16 hex) of the network's weights: outputs made by other weights differ."""
     digest = hashlib.sha256()
     for name, tensor in net.state_dict().items():
@@ -354,13 +354,13 @@ def _settings(cfg: StylizeConfig, weights: str) -> dict[str, Any]:
 class _StyleCache:
     """Style codes by style index, computed once; LRU-bounded by bytes. Failures are kept."""
 
-    def __init__(self, stylizer: AdaINStylizer, cfg: StylizeConfig, styles: list[Path]):
+    def __init__(self, stylizer: Stylizer, cfg: StylizeConfig, styles: list[Path]):
         self.stylizer, self.cfg, self.styles = stylizer, cfg, styles
-        self.codes: OrderedDict[int, StyleCode] = OrderedDict()
+        self.codes: OrderedDict[int, Any] = OrderedDict()
         self.failed: dict[int, str] = {}
         self.bytes, self.limit = 0, int(cfg.style_cache_mb * 2**20)
 
-    def get(self, index: int) -> StyleCode | None:
+    def get(self, index: int) -> Any:
         if index in self.failed:
             return None
         code = self.codes.get(index)
@@ -382,16 +382,15 @@ class _StyleCache:
         return code
 
 
-def _load_stylizer(cfg: StylizeConfig, stylizer: AdaINStylizer | None) -> AdaINStylizer:
+def _load_stylizer(cfg: StylizeConfig, stylizer: Stylizer | None) -> Stylizer:
     if stylizer is not None:
         return stylizer
-    if cfg.vgg is not None and cfg.decoder is not None:
-        return AdaINStylizer.from_files(cfg.vgg, cfg.decoder, method=cfg.method)
-    return AdaINStylizer.pretrained(download=True, method=cfg.method)
+    return load_stylizer(cfg.method, vgg=cfg.vgg, decoder=cfg.decoder,
+                         transformer=cfg.transformer, download=True)  # fmt: skip
 
 
 def stylize_dataset(
-    config: StylizeConfig, *, stylizer: AdaINStylizer | None = None
+    config: StylizeConfig, *, stylizer: Stylizer | None = None
 ) -> dict[str, Any]:
     """Stylize every content image with ``num_styles`` random styles; resumable and sharded.
 
@@ -487,7 +486,7 @@ def _merge_after_barrier(output_dir: Path, world: int) -> dict[str, Path] | None
 
 def _run_jobs(
     cfg: StylizeConfig,
-    net: AdaINStylizer,
+    net: Stylizer,
     contents: list[Path],
     styles: list[Path],
     todo: list[list[_Job]],
@@ -513,7 +512,7 @@ def _run_jobs(
                desc="stylize", dynamic_ncols=True)  # fmt: skip
     written = failed = 0
     in_flight: list[Future[Any]] = []
-    buckets: dict[tuple[int, int], list[tuple[_Job, Tensor, StyleCode]]] = {}
+    buckets: dict[tuple[int, int], list[tuple[_Job, Tensor, Any]]] = {}
 
     def fail(job: _Job, fault: str, file: Path, reason: str) -> None:
         nonlocal failed
@@ -525,7 +524,7 @@ def _run_jobs(
     def flush(key: tuple[int, int]) -> None:
         nonlocal written
         batch = buckets.pop(key)
-        code = StyleCode.cat([c for _, _, c in batch], length=feature_positions(*key))
+        code = net.cat_codes([c for _, _, c in batch], key)
         converted: dict[int, Tensor] = {}  # one tensor per content: encoded once for its styles
         for _, img, _ in batch:
             if id(img) not in converted:

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._checks import check_choice, check_prob, check_shape
+from .._checks import check_choice
 from ..errors import DataError, InvalidArgumentError, MissingFileError, ShapeError
 from ..functional import instance_stats, match_sorted, restyle
 from ..functional.efdm import _resample_sorted
 from ..hub import load_torch_file
+from .base import MIN_SIDE, Stylizer, pad_to_multiple, padded_size
 from .color import coral
 from .network import VGGEncoder, build_decoder, build_vgg
 
@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 METHODS = ("adain", "efdm")
-_MIN_SIDE = 16  # relu4_1 of a 16-px image is 2 x 2, the least the reflection padding accepts
 
 
 @dataclass(frozen=True)
@@ -79,43 +78,27 @@ class StyleCode:
         return 2 * self.mean.numel() * self.mean.element_size() + extra
 
 
-def padded_size(
-    height: int, width: int, multiple: int = 8, min_side: int = _MIN_SIDE
-) -> tuple[int, int]:
-    """The size :func:`pad_to_multiple` pads an ``height x width`` image to."""
-    return (
-        max(-(-height // multiple) * multiple, min_side),
-        max(-(-width // multiple) * multiple, min_side),
-    )
-
-
 def feature_positions(height: int, width: int) -> int:
     """Number of relu4_1 positions of an ``height x width`` content (after padding)."""
     ph, pw = padded_size(height, width)
     return (ph // 8) * (pw // 8)
 
 
-def pad_to_multiple(x: Tensor, multiple: int = 8, min_side: int = _MIN_SIDE) -> Tensor:
-    """Pad ``(B, C, H, W)`` at the bottom and right to sides that are multiples of ``multiple``
-    (at least ``min_side``): reflection where the image is large enough, else edge replication."""
-    h, w = x.shape[-2:]
-    ph, pw = (a - b for a, b in zip(padded_size(h, w, multiple, min_side), (h, w)))
-    if ph == 0 and pw == 0:
-        return x
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
+_ADAIN_HINT = (
+    "pass the path of the published file (naoto0804/pytorch-AdaIN release v0.0.0), or leave "
+    "both weight paths unset to use the published weights from the cache "
+    "(AdaINStylizer.pretrained())"
+)
 
 
-def load_state_file(path: str | os.PathLike[str], what: str) -> dict[str, Tensor]:
+def load_state_file(
+    path: str | os.PathLike[str], what: str, hint: str = _ADAIN_HINT
+) -> dict[str, Tensor]:
     """:func:`~stylebias.hub.load_torch_file` (``weights_only=True``) of a state_dict, with
-    errors naming the file."""
+    errors naming the file; ``hint`` says where the file comes from when it is missing."""
     path = Path(path)
     if not path.is_file():
-        raise MissingFileError(
-            f"{what} weights not found at {str(path)!r}; pass the path of the published file "
-            f"(naoto0804/pytorch-AdaIN release v0.0.0), or leave both weight paths unset to use "
-            "the published weights from the cache (AdaINStylizer.pretrained())"
-        )
+        raise MissingFileError(f"{what} weights not found at {str(path)!r}; {hint}")
     state = load_torch_file(path, what=f"{what} weights")
     if not isinstance(state, dict):
         raise DataError(
@@ -134,7 +117,7 @@ def _load_into(module: nn.Module, state: dict[str, Tensor], what: str, path: obj
         ) from None
 
 
-class AdaINStylizer(nn.Module):
+class AdaINStylizer(Stylizer):
     """Arbitrary style transfer with AdaIN or EFDM: VGG-19 encoder, feature transform, decoder.
 
     ``stylizer(content, style, alpha)`` encodes both images to relu4_1, gives the content
@@ -160,6 +143,8 @@ class AdaINStylizer(nn.Module):
         torch.Size([2, 3, 30, 20])
     """
 
+    methods = METHODS
+
     def __init__(
         self,
         vgg: nn.Sequential | None = None,
@@ -168,7 +153,7 @@ class AdaINStylizer(nn.Module):
         method: str = "adain",
     ) -> None:
         super().__init__()
-        self.method = check_choice(method, METHODS, "method")
+        self.method = check_choice(method, self.methods, "method")
         self.encoder = VGGEncoder(vgg if vgg is not None else build_vgg())
         self.decoder = decoder if decoder is not None else build_decoder()
         self.encoder.requires_grad_(False)
@@ -218,22 +203,11 @@ class AdaINStylizer(nn.Module):
         return cls.from_files(paths[0], paths[1], method=method)
 
     # ------------------------------------------------------------------ encoding
-    def _device_dtype(self) -> tuple[torch.device, torch.dtype]:
-        weight = next(self.decoder.parameters())
-        return weight.device, weight.dtype
-
-    def _prepare(self, images: Tensor, name: str) -> Tensor:
-        check_shape(images, "B 3 H W", name)
-        if not images.is_floating_point():
-            raise TypeError(f"{name} must be a float tensor in [0, 1], got {images.dtype}")
-        device, dtype = self._device_dtype()
-        return images.to(device=device, dtype=dtype)
-
     def encode(self, images: Tensor) -> Tensor:
         """relu4_1 features of RGB images ``(B, 3, H, W)`` in [0, 1] (padded to at least 16 px)."""
         images = self._prepare(images, "images")
         h, w = images.shape[-2:]
-        if h < _MIN_SIDE or w < _MIN_SIDE:
+        if h < MIN_SIDE or w < MIN_SIDE:
             images = pad_to_multiple(images, 1)
         return self.encoder(images)
 
@@ -248,9 +222,17 @@ class AdaINStylizer(nn.Module):
         Returns:
             A :class:`StyleCode` of ``S`` styles.
         """
-        method = check_choice(method or self.method, METHODS, "method")
+        method = check_choice(method or self.method, self.methods, "method")
         with torch.no_grad():
             return self._code(self.encode(style), method)
+
+    def cat_codes(self, codes: Sequence[StyleCode], size: tuple[int, int]) -> StyleCode:
+        """:meth:`StyleCode.cat` of the codes; EFDM's sorted values are resampled to the
+        relu4_1 positions of contents of padded size ``size``."""
+        return StyleCode.cat(codes, length=feature_positions(*size))
+
+    def _encode_content(self, padded: Tensor) -> Tensor:
+        return self.encoder(padded)
 
     @staticmethod
     def _code(feats: Tensor, method: str) -> StyleCode:
@@ -294,7 +276,7 @@ class AdaINStylizer(nn.Module):
             InvalidArgumentError: ``alpha`` outside [0, 1], bad weights, or
                 ``preserve_color`` with a pre-encoded style.
         """
-        method = check_choice(method or self.method, METHODS, "method")
+        method = check_choice(method or self.method, self.methods, "method")
         content = self._prepare(content, "content")
         batch, _, height, width = content.shape
         alpha_t = self._alpha(alpha, batch, content.device)
@@ -318,7 +300,7 @@ class AdaINStylizer(nn.Module):
                 "image), not a pre-encoded StyleCode"
             )
         per_content = preserve_color and weights is not None
-        feats = self.encoder(pad_to_multiple(content))
+        feats = self.encoder(self._pad(content))
         out = self._decode(feats, style, alpha_t, method, weights, per_content)
         out = out[..., :height, :width]
         return out.clamp(0, 1) if clamp else out
@@ -335,52 +317,6 @@ class AdaINStylizer(nn.Module):
         target = self._transfer(feats, style, method, weights, per_content)
         blended = feats + alpha.view(-1, 1, 1, 1).to(feats.dtype) * (target - feats)
         return self.decoder(blended.contiguous(memory_format=torch.channels_last)).contiguous()
-
-    def stylize_many(
-        self,
-        images: Sequence[Tensor],
-        style: StyleCode,
-        alpha: float | Tensor = 1.0,
-        *,
-        method: str | None = None,
-    ) -> list[Tensor]:
-        """Stylize images of different sizes in one batch; each comes back at its own size.
-
-        Every image is padded to its own multiple of 8 (as :meth:`forward` does for one
-        image), so the result of an image does not depend on which others share its batch.
-        All padded sizes must be equal: group images by :func:`padded_size` first. An image
-        passed several times (the same tensor object, e.g. one content with several styles) is
-        encoded once.
-
-        Args:
-            images: ``B`` RGB tensors ``(3, H_i, W_i)`` in [0, 1] whose padded sizes agree.
-            style: a :class:`StyleCode` of ``B`` or 1 styles.
-            alpha: float or ``(B,)`` tensor in [0, 1].
-            method: ``"adain"`` or ``"efdm"``; default the stylizer's.
-
-        Returns:
-            ``B`` tensors ``(3, H_i, W_i)`` clamped to [0, 1].
-
-        Raises:
-            ShapeError: the images' padded sizes differ.
-        """
-        method = check_choice(method or self.method, METHODS, "method")
-        slot: dict[int, int] = {}  # the same tensor object is encoded once
-        order = [slot.setdefault(id(x), len(slot)) for x in images]
-        unique = list({id(x): x for x in images}.values())
-        padded = [pad_to_multiple(self._prepare(x.unsqueeze(0), "image")) for x in unique]
-        sizes = {tuple(p.shape[-2:]) for p in padded}
-        if len(sizes) != 1:
-            raise ShapeError(
-                f"stylize_many needs images of one padded size; got padded sizes {sorted(sizes)}. "
-                "Group the images by padded_size() first."
-            )
-        feats = self.encoder(torch.cat(padded))
-        if len(unique) < len(images):
-            feats = feats[torch.tensor(order, device=feats.device)]
-        out = self._decode(feats, style, self._alpha(alpha, len(images), feats.device), method)
-        out = out.clamp(0, 1)
-        return [o[:, : x.shape[-2], : x.shape[-1]] for o, x in zip(out, images)]
 
     def _transfer(
         self,
@@ -419,18 +355,6 @@ class AdaINStylizer(nn.Module):
         c_mean, c_std = instance_stats(feats)
         scale = code.std / c_std
         return restyle(feats, scale, code.mean - c_mean * scale)
-
-    @staticmethod
-    def _alpha(alpha: float | Tensor, batch: int, device: torch.device) -> Tensor:
-        if isinstance(alpha, Tensor):
-            if alpha.numel() not in (1, batch) or alpha.dim() > 1:
-                raise ShapeError(
-                    f"alpha must be a float or a ({batch},) tensor, got {tuple(alpha.shape)}"
-                )
-            if bool(((alpha < 0) | (alpha > 1)).any()):
-                raise InvalidArgumentError(f"alpha must lie in [0, 1], got {alpha.tolist()}")
-            return alpha.to(device=device, dtype=torch.float32).reshape(-1).expand(batch)
-        return torch.full((batch,), check_prob(alpha, "alpha"), device=device)
 
     @staticmethod
     def _weights(
