@@ -5,6 +5,10 @@
 >>> [s.fractions()["donor"] for s in result.stages]                                   # doctest: +SKIP
 """
 
+from .normalisers import LayerDiagnostics, mean_pairwise_cosine, normaliser_diagnostics, stable_rank
 from .style_reliance import StageReliance, StyleRelianceResult, derangement, style_reliance
 
-__all__ = ["style_reliance", "StyleRelianceResult", "StageReliance", "derangement"]
+__all__ = [
+    "style_reliance", "StyleRelianceResult", "StageReliance", "derangement",
+    "normaliser_diagnostics", "LayerDiagnostics", "mean_pairwise_cosine", "stable_rank",
+]
