@@ -1,0 +1,31 @@
+"""Attribution: information-bottleneck heatmaps (IBA) and faithfulness scores of attribution maps.
+
+>>> from stylebias.attribution import estimate_feature_stats, iba, deletion_curve, area_under_curve
+>>> stats = estimate_feature_stats(model, "layer2", loader)                  # doctest: +SKIP
+>>> result = iba(model, images, "layer2", stats)                             # doctest: +SKIP
+>>> area_under_curve(deletion_curve(model, images, result.heatmaps))         # doctest: +SKIP
+
+Grad-CAM lives in :mod:`stylebias.shapebias.gradcam`.
+"""
+
+from .bottleneck import FeatureStats, capacity, capacity_heatmap, gaussian_kernel, restrict_information, smooth_lambda
+from .faithfulness import area_under_curve, blur_substrate, causal_curve, deletion_curve, insertion_curve
+from .iba import IBAResult, estimate_feature_stats, iba, resolve_layer
+
+__all__ = [
+    "FeatureStats",
+    "IBAResult",
+    "estimate_feature_stats",
+    "iba",
+    "resolve_layer",
+    "capacity",
+    "capacity_heatmap",
+    "gaussian_kernel",
+    "restrict_information",
+    "smooth_lambda",
+    "deletion_curve",
+    "insertion_curve",
+    "causal_curve",
+    "area_under_curve",
+    "blur_substrate",
+]
