@@ -17,8 +17,9 @@ def test_version_and_help(capsys):
     assert "demo" in capsys.readouterr().out
 
 
-def test_console_script_entry_point_runs():
-    out = subprocess.run([sys.executable, "-m", "stylebias.cli", "--help"], capture_output=True, text=True, check=True)
+@pytest.mark.parametrize("module", ["stylebias", "stylebias.cli"])
+def test_module_entry_points_run(module):
+    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True)
     assert "usage: stylebias" in out.stdout
 
 
