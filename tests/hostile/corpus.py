@@ -11,8 +11,10 @@ Nothing here is shipped: the tests build every file themselves from a seed.
   inside the EXIF segment, a swapped-in malformed EXIF block) from an explicit
   ``random.Random``.
 * :func:`build_corpus` writes the named hostile cases (truncated, empty, wrong extension, text
-  named ``.jpg``, decompression bomb, 1 x 1, CMYK, 16-bit, float, animated, FIFO, symlink loop,
-  folder named ``.jpg``, non-UTF-8 name ...), each with what a reader must do with it.
+  named ``.jpg``, decompression bomb, 1 x 1 and 1 x N, CMYK, palette, alpha, 16-bit, float,
+  32-bit, animated, malformed EXIF, unreadable (mode 000), non-UTF-8 name, FIFO, socket,
+  symlink loop, dangling link, folder named ``.jpg``), each with what a reader must do with
+  it; file names can follow a command's naming convention.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import random
 import socket
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,38 +233,59 @@ def _files(rng: random.Random) -> dict[str, tuple[bytes, str]]:
     }
 
 
-def build_corpus(folder: Path, seed: int = 0) -> list[Case]:
+NON_UTF8 = "latin1_\udce9t\udce9"  # the file-name bytes b"latin1_\xe9t\xe9": not valid UTF-8
+
+
+def build_corpus(folder: Path, seed: int = 0, stem: Callable[[str, int], str] | None = None) -> list[Case]:
     """Write every hostile case into ``folder`` (created) and return them, sorted by name.
 
-    Special files that this platform or user cannot make (FIFOs on Windows, a socket path that
-    is too long) are left out. ``unreadable.png`` (mode 000) reads fine as root, so its
-    expectation depends on who runs the tests.
+    Args:
+        folder: where the files go.
+        seed: seed of the pixel data.
+        stem: ``stem(case name, index)`` -> the file name without suffix, for commands that
+            need a naming convention (the suffix of the case is kept). Default: the case name.
+
+    Special files this platform cannot make (FIFOs on Windows, a socket path that is too long)
+    are left out. ``unreadable.png`` (mode 000) reads fine as root, where the tests usually
+    run, so its expectation depends on who runs them.
     """
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
+    files = {name: (data, expect) for name, (data, expect) in _files(rng).items()}
+    files[f"{NON_UTF8}.png"] = (encode(_pixels(rng), "PNG"), "ok")
+    files["unreadable.png"] = (encode(_pixels(rng), "PNG"), "ok")
+    specials = ["folder.jpg", "loop.jpg", "dangling.png"]
+    specials += ["fifo.jpg"] if hasattr(os, "mkfifo") else []
+    specials += ["socket.png"] if hasattr(socket, "AF_UNIX") and len(os.fsencode(folder)) < 80 else []
+    names = sorted([*files, *specials])
     cases = []
-    for name, (data, expect) in _files(rng).items():
-        (folder / name).write_bytes(data)
-        cases.append(Case(name, folder / name, expect))
-    unreadable = folder / "unreadable.png"
-    unreadable.write_bytes(encode(_pixels(rng), "PNG"))
-    unreadable.chmod(0)
-    cases.append(Case("unreadable.png", unreadable, "ok" if os.access(unreadable, os.R_OK) else "error"))
-    odd = os.fsencode(folder) + b"/latin1_\xe9t\xe9.png"  # not valid UTF-8
-    with open(odd, "wb") as fh:
-        fh.write(encode(_pixels(rng), "PNG"))
-    cases.append(Case("non-utf8 name", Path(os.fsdecode(odd)), "ok"))
-    (folder / "folder.jpg").mkdir()
-    cases.append(Case("folder.jpg", folder / "folder.jpg", "skip"))
-    (folder / "loop.jpg").symlink_to("loop.jpg")
-    cases.append(Case("loop.jpg", folder / "loop.jpg", "skip"))
-    (folder / "dangling.png").symlink_to("nowhere.png")
-    cases.append(Case("dangling.png", folder / "dangling.png", "skip"))
-    if hasattr(os, "mkfifo"):
-        os.mkfifo(folder / "fifo.jpg")
-        cases.append(Case("fifo.jpg", folder / "fifo.jpg", "skip"))
-    if hasattr(socket, "AF_UNIX") and len(os.fsencode(folder / "socket.png")) < 100:
+    for index, name in enumerate(names):
+        base, suffix = os.path.splitext(name)
+        path = folder / f"{stem(base, index) if stem else base}{suffix}"
+        if name in files:
+            data, expect = files[name]
+            path.write_bytes(data)
+            if name == "unreadable.png":
+                path.chmod(0)
+                expect = "ok" if os.access(path, os.R_OK) else "error"
+        else:
+            _make_special(name, path)
+            expect = "skip"
+        cases.append(Case(name, path, expect))
+    return cases
+
+
+def _make_special(name: str, path: Path) -> None:
+    """A path that is not a regular file: a folder, a symlink loop or dangling link, a FIFO
+    or a socket, by the case ``name``."""
+    if name.startswith("folder"):
+        path.mkdir()
+    elif name.startswith("loop"):
+        path.symlink_to(path.name)
+    elif name.startswith("dangling"):
+        path.symlink_to(f"nowhere{path.suffix}")
+    elif name.startswith("fifo"):
+        os.mkfifo(path)
+    else:
         with socket.socket(socket.AF_UNIX) as sock:
-            sock.bind(str(folder / "socket.png"))
-        cases.append(Case("socket.png", folder / "socket.png", "skip"))
-    return sorted(cases, key=lambda c: c.name)
+            sock.bind(str(path))
