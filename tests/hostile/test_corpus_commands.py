@@ -17,11 +17,17 @@ the undecodable ones; the per-case decoding path of its dataset is covered in
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from stylebias.cli import main
 from tests.hostile.conftest import Run, Tally, write_good
 from tests.hostile.corpus import Case, build_corpus
 
@@ -139,6 +145,7 @@ def test_explain(tmp_path, model_file, cli, emit):
     emit(tally)
 
 
+@pytest.mark.slow
 def test_stylize_skips_and_names_every_unreadable_file(tmp_path, adain_weights, cli, emit):
     content, style = tmp_path / "content", tmp_path / "style"
     cases = build_corpus(content)
@@ -164,6 +171,7 @@ def test_stylize_skips_and_names_every_unreadable_file(tmp_path, adain_weights, 
     emit(tally)
 
 
+@pytest.mark.slow
 def test_train_on_a_hostile_image_folder(tmp_path, cli, emit):
     data = tmp_path / "data"
     cases = build_corpus(data / "a")
@@ -189,3 +197,16 @@ def test_train_on_a_hostile_image_folder(tmp_path, cli, emit):
     assert run.code == 2 and any(c.path.name in run.err for c in undecodable), run.err
     tally.counts["clean errors"] += 1
     emit(tally)
+
+
+def test_non_utf8_file_names_print_as_their_bytes(tmp_path, model_file, monkeypatch):
+    # Under a strict stdout (en_US.UTF-8 without UTF-8 mode) printing such a name raised
+    # UnicodeEncodeError after the work was done.
+    [image] = write_good(tmp_path, ["x"])
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.png"))
+    image.rename(odd)
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["explain", str(odd), "--model", f"{model_file}:imagenet_32px", "--output", str(tmp_path / "out")]) == 0
+    stdout.flush()
+    assert os.fsencode(tmp_path) + b"/out/caf\xe9_gradcam.png" in stdout.buffer.getvalue()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import sys
 from collections.abc import Sequence
@@ -51,8 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_undecodable_names() -> None:
+    """Let stdout print file names that are not valid UTF-8.
+
+    Python hands such names over with lone surrogates; a ``strict`` stdout (the default under
+    e.g. ``en_US.UTF-8``) would fail on them with ``UnicodeEncodeError`` halfway through the
+    output. ``surrogateescape`` writes the name's original bytes, as ``ls`` does.
+    """
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="surrogateescape")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stylebias`` console script; returns the exit code."""
+    _print_undecodable_names()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
