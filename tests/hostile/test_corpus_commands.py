@@ -88,7 +88,7 @@ def test_shape_bias(tmp_path, model_file, cli, emit):
     cases = build_corpus(root / "cat", stem=lambda base, i: f"cat{i}-dog1")
     good = write_good(root / "dog", ["dog1-cat1", "dog2-bottle1"])
     argv = ["shape-bias", "--model", f"{model_file}:imagenet", "--stimuli", root, "--resize", 16, "--crop", 16,
-            "--workers", 0, "--json"]
+            "--workers", 0, "--output", tmp_path / "out", "--json"]
     peel("shape-bias", lambda: cli(argv), cases, lambda run: json.loads(run.out)[0]["n"], len(good), emit)
 
 
