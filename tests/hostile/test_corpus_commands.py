@@ -190,11 +190,12 @@ def test_train_on_a_hostile_image_folder(tmp_path, cli, emit):
     assert run.code == 0, run.err
     _check_named_skips([run], cases, tally)
     tally.counts["processed"] = len(good) + sum(c.expect in LOADABLE for c in cases)
-    for case in undecodable:  # then with the undecodable files back: a clean error naming one
-        shutil.move(held / case.path.name, case.path)
-    run = cli([*argv, "--output-dir", tmp_path / "run2"])
+    for case in undecodable:  # then with the undecodable files back: a clean error naming one,
+        shutil.move(held / case.path.name, case.path)  # even from a DataLoader worker process
+    run = cli([*argv[:-1], "--workers", 1, "--json", "--output-dir", tmp_path / "run2"])
     _check_clean(run, tally)
     assert run.code == 2 and any(c.path.name in run.err for c in undecodable), run.err
+    assert run.err.count("\n") == 1 and "(in DataLoader worker process 0)" in run.err, run.err
     tally.counts["clean errors"] += 1
     emit(tally)
 

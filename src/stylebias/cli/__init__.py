@@ -63,6 +63,19 @@ def _print_undecodable_names() -> None:
         sys.stdout.reconfigure(errors="surrogateescape")
 
 
+def _message(err: StyleBiasError) -> str:
+    """The error's message, without the worker traceback torch puts into errors re-raised from
+    a DataLoader worker process ("Caught DataError in DataLoader worker process 0. Original
+    Traceback ... stylebias.errors.DataError: <message>")."""
+    text = str(err)
+    head, sep, rest = text.partition("\nOriginal Traceback (most recent call last):\n")
+    marker = f"{type(err).__module__}.{type(err).__qualname__}: "
+    if not sep or marker not in rest:
+        return text
+    where = head.removeprefix(f"Caught {type(err).__name__} ").rstrip(".")
+    return f"{rest.rsplit(marker, 1)[1].strip()} ({where})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stylebias`` console script; returns the exit code."""
     _print_undecodable_names()
@@ -78,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except StyleBiasError as err:  # expected, user-facing errors: no traceback
-        print(f"stylebias {args.command}: error: {err}", file=sys.stderr)
+        print(f"stylebias {args.command}: error: {_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
