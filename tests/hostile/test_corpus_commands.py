@@ -211,3 +211,15 @@ def test_non_utf8_file_names_print_as_their_bytes(tmp_path, model_file, monkeypa
     assert main(["explain", str(odd), "--model", f"{model_file}:imagenet_32px", "--output", str(tmp_path / "out")]) == 0
     stdout.flush()
     assert os.fsencode(tmp_path) + b"/out/caf\xe9_gradcam.png" in stdout.buffer.getvalue()
+
+
+def test_explain_gives_images_with_the_same_stem_their_own_panels(tmp_path, model_file, cli):
+    # a.jpg and a.png (a wrong or doubled extension) both wrote a_gradcam.png: one panel was lost.
+    write_good(tmp_path / "one", ["a", "a-2"])
+    write_good(tmp_path / "two", ["a"], seed=3)
+    images = [tmp_path / "one" / "a.png", tmp_path / "one" / "a-2.png", tmp_path / "two" / "a.png"]
+    run = cli(["explain", *images, "--model", f"{model_file}:imagenet_32px", "--output", tmp_path / "out", "--json"])
+    assert run.code == 0, run.err
+    outputs = [Path(r["output"]).name for r in json.loads(run.out)]
+    assert outputs == ["a_gradcam.png", "a-2_gradcam.png", "a-3_gradcam.png"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == sorted(outputs)

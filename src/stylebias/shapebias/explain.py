@@ -39,7 +39,8 @@ def explain(
     alpha: float = 0.5,
     device: str | torch.device | None = None,
 ) -> list[dict[str, Any]]:
-    """Write ``<output_dir>/<image stem>_gradcam.png`` for every image.
+    """Write ``<output_dir>/<image stem>_gradcam.png`` for every image (``<stem>-2_gradcam.png``
+    ... for a stem given before).
 
     Args:
         models: specs, :class:`LoadedModel` objects or modules (see
@@ -69,8 +70,9 @@ def explain(
     loaded: list[LoadedModel] = [resolve_model(m, preprocess, device) for m in models]
     out_dir = Path(output_dir)
     pictures = [load_image(p) for p in images]
+    targets = _output_paths(images, out_dir)
     records = []
-    for path, pil in zip(images, pictures):
+    for path, pil, target_path in zip(images, pictures, targets):
         panels = [loaded[0].preprocess.transform(pil)]
         labels = ["input"]
         entry: dict[str, Any] = {"image": str(path), "models": []}
@@ -85,11 +87,26 @@ def explain(
             panels.append(overlay(x[0].cpu(), heat[0].cpu(), alpha))
             labels.append(f"{lm.name}: {decision}")
             entry["models"].append({"source": lm.name, "class": int(chosen[0]), "decision": decision})
-        target_path = out_dir / f"{Path(path).stem}_gradcam.png"
         save_image(_panel(panels, labels), target_path)
         entry["output"] = str(target_path)
         records.append(entry)
     return records
+
+
+def _output_paths(images: Sequence[str | os.PathLike[str]], out_dir: Path) -> list[Path]:
+    """``<stem>_gradcam.png`` per image; a name taken before (``a.jpg`` and ``a.png``, or two
+    folders' ``a.png``) gets ``-2``, ``-3`` ... so no panel overwrites another."""
+    taken: set[str] = set()
+    paths = []
+    for image in images:
+        stem, k = Path(image).stem, 1
+        name = f"{stem}_gradcam.png"
+        while name in taken:
+            k += 1
+            name = f"{stem}-{k}_gradcam.png"
+        taken.add(name)
+        paths.append(out_dir / name)
+    return paths
 
 
 def _panel(images: Sequence[torch.Tensor], labels: Sequence[str]) -> Image.Image:
