@@ -17,6 +17,7 @@ __all__ = [
     "MissingFileError",
     "DataError",
     "ModelOutputError",
+    "DataWarning",
 ]
 
 
@@ -53,3 +54,8 @@ class DataError(StyleBiasError, ValueError):
 
 class ModelOutputError(StyleBiasError, ValueError):
     """A model returned output of the wrong shape for the evaluation asked for."""
+
+
+class DataWarning(UserWarning):
+    """Input data was read, but not exactly as stored (e.g. out-of-range pixel values rescaled,
+    an unreadable EXIF orientation ignored); the message names the file and what was done."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import sys
 from collections.abc import Sequence
@@ -53,8 +54,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_undecodable_names() -> None:
+    """Let stdout print file names that are not valid UTF-8.
+
+    Python hands such names over with lone surrogates; a ``strict`` stdout (the default under
+    e.g. ``en_US.UTF-8``) would fail on them with ``UnicodeEncodeError`` halfway through the
+    output. ``surrogateescape`` writes the name's original bytes, as ``ls`` does.
+    """
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="surrogateescape")
+
+
+def _message(err: StyleBiasError) -> str:
+    """The error's message, without the worker traceback torch puts into errors re-raised from
+    a DataLoader worker process ("Caught DataError in DataLoader worker process 0. Original
+    Traceback ... stylebias.errors.DataError: <message>")."""
+    text = str(err)
+    head, sep, rest = text.partition("\nOriginal Traceback (most recent call last):\n")
+    marker = f"{type(err).__module__}.{type(err).__qualname__}: "
+    if not sep or marker not in rest:
+        return text
+    where = head.removeprefix(f"Caught {type(err).__name__} ").rstrip(".")
+    return f"{rest.rsplit(marker, 1)[1].strip()} ({where})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stylebias`` console script; returns the exit code."""
+    _print_undecodable_names()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -69,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with json_stdout_only() if getattr(args, "json", False) else nullcontext():
             return int(args._run(args) or 0)
     except StyleBiasError as err:  # expected, user-facing errors: no traceback
-        print(f"stylebias {args.command}: error: {err}", file=sys.stderr)
+        print(f"stylebias {args.command}: error: {_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

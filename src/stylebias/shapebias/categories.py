@@ -54,6 +54,7 @@ CATEGORIES: tuple[str, ...] = tuple(_load())
 
 
 @lru_cache(maxsize=8)
+@torch.inference_mode(False)  # cached: an inference tensor would break a later Grad-CAM's backward
 def _matrix(dtype: torch.dtype, device: str) -> Tensor:
     mat = torch.zeros(NUM_IMAGENET_CLASSES, len(CATEGORIES), dtype=dtype)
     for col, name in enumerate(CATEGORIES):

@@ -171,7 +171,8 @@ class StylizeConfig:
 
 # --------------------------------------------------------------------------- planning
 def _seed_for(seed: int, key: str) -> int:
-    digest = hashlib.sha256(f"{seed}\0{key}".encode()).digest()
+    # surrogateescape: a file name that is not valid UTF-8 hashes as its original bytes.
+    digest = hashlib.sha256(f"{seed}\0{key}".encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
@@ -254,7 +255,7 @@ def center_crop(image: Image.Image, crop: int) -> Image.Image:
 
 def _decode_cap(path: Path, size: int, max_pixels: int) -> int:
     """Pixels to decode ``path`` at: enough for a ``size``-px shorter side, at most max_pixels."""
-    if size <= 0:
+    if size <= 0 or not path.is_file():  # a FIFO would block open(); load_image refuses it
         return max_pixels
     try:
         with Image.open(path) as img:

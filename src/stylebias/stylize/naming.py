@@ -39,8 +39,9 @@ def distinct_names(keys: list[str], choices: list[tuple[str, str]], suffixes: li
 
     def name(i: int) -> str:
         first, second = choices[i]
-        return (first, second, f"{second}_{hashlib.sha256(keys[i].encode()).hexdigest()[:8]}")[
-            level[i]]
+        # os.fsencode's bytes: a file name that is not UTF-8 hashes as its own bytes
+        key_hash = hashlib.sha256(keys[i].encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        return (first, second, f"{second}_{key_hash}")[level[i]]
 
     while True:
         groups: dict[str, list[int]] = {}
