@@ -49,7 +49,8 @@ class TrainConfig:
             None = ``runs/train/<method>-<hash of the run's identity>`` (training/identity.py),
             so different configs never share a folder. A folder holding another run is refused.
         checkpoint_every: steps between checkpoints (and evaluations).
-        resume: continue from ``output_dir/checkpoint.pt`` when it exists.
+        resume: continue from ``output_dir/checkpoint.pt`` (or read back a finished run) when
+            it exists and its stored config is this one; False starts over in the folder.
         log_format: ``"jsonl"`` or ``"csv"`` metrics log; ``tensorboard`` adds event files.
         corruption_severities: severities for the corrupted test split (built-in benchmark).
         progress: show a progress bar.
