@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
 from .errors import UnknownNameError
 
-__all__ = ["Registry", "normalize_name"]
+__all__ = ["Registry", "normalize_name", "close_matches"]
 
 T = TypeVar("T")
 
@@ -21,6 +21,11 @@ T = TypeVar("T")
 def normalize_name(name: str) -> str:
     """Lower-case ``name`` and drop '-', '_' and spaces: the key every lookup uses."""
     return "".join(ch for ch in name.lower() if ch not in "-_ ")
+
+
+def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The candidates closest to ``name`` (difflib ratio), best first: "did you mean" hints."""
+    return difflib.get_close_matches(name, list(candidates), n=n)
 
 
 class Registry(Generic[T]):
@@ -53,7 +58,7 @@ class Registry(Generic[T]):
         try:
             return self._keys[normalize_name(name)]
         except KeyError:
-            close = difflib.get_close_matches(normalize_name(name), list(self._keys), n=3)
+            close = close_matches(normalize_name(name), self._keys)
             hint = sorted({self._keys[c] for c in close})
             suggestion = f" Did you mean {', '.join(map(repr, hint))}?" if hint else ""
             raise UnknownNameError(

@@ -7,6 +7,7 @@ import argparse
 from ..training.config import add_config_arguments, config_from_args
 from ..training.datasets import data_domains
 from ..training.dg import format_table, leave_one_domain_out
+from ..training.identity import DEFAULT_RUNS_ROOT
 from ..training.loop import train
 from ._common import print_json, write_json
 
@@ -28,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.leave_one_domain_out:
         methods = args.methods or [cfg.method]
-        result = leave_one_domain_out(cfg, data_domains(cfg), methods, args.seeds, cfg.output_dir)
-        write_json(result.to_dict(), cfg.output_dir / "dg_results.json")
+        sweep_dir = cfg.output_dir if cfg.output_dir is not None else DEFAULT_RUNS_ROOT  # runs: hashed subfolders
+        result = leave_one_domain_out(cfg, data_domains(cfg), methods, args.seeds, sweep_dir)
+        write_json(result.to_dict(), sweep_dir / "dg_results.json")
         if args.json:
             print_json(result.table)
         else:

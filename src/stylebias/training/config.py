@@ -11,14 +11,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, MissingFileError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["TrainConfig", "load_config", "add_config_arguments", "config_from_args"]
+__all__ = ["TrainConfig", "load_config", "add_config_arguments", "config_from_args", "validate_config", "check_device"]
 
 
 @dataclass
@@ -45,9 +45,12 @@ class TrainConfig:
         seed: seeds the model init, data order, augmentation and every style layer.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
         workers: DataLoader worker processes.
-        output_dir: where checkpoints, metrics and results go (nothing is written elsewhere).
+        output_dir: where checkpoints, metrics and results go (nothing is written elsewhere);
+            None = ``runs/train/<method>-<hash of the run's identity>`` (training/identity.py),
+            so different configs never share a folder. A folder holding another run is refused.
         checkpoint_every: steps between checkpoints (and evaluations).
-        resume: continue from ``output_dir/checkpoint.pt`` when it exists.
+        resume: continue from ``output_dir/checkpoint.pt`` (or read back a finished run) when
+            it exists and its stored config is this one; False starts over in the folder.
         log_format: ``"jsonl"`` or ``"csv"`` metrics log; ``tensorboard`` adds event files.
         corruption_severities: severities for the corrupted test split (built-in benchmark).
         progress: show a progress bar.
@@ -78,7 +81,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     workers: int = 0
-    output_dir: Path = Path("runs/train")
+    output_dir: Path | None = None
     checkpoint_every: int = 200
     resume: bool = True
     log_format: str = "jsonl"
@@ -95,7 +98,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (paths as strings)."""
         out = dataclasses.asdict(self)
-        out["output_dir"] = str(self.output_dir)
+        out["output_dir"] = None if self.output_dir is None else str(self.output_dir)
         return out
 
 
@@ -119,7 +122,13 @@ def _coerce(name: str, value: Any) -> Any:
         return [args[0](v) for v in value]
     if origin is dict:
         if isinstance(value, str):
-            value = json.loads(value)
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as err:
+                raise InvalidArgumentError(
+                    f"config key {name!r} (--{name.replace('_', '-')}) is not valid JSON ({err}): {value!r}; "
+                    'write a JSON object such as \'{"lr": 0.1}\''
+                ) from None
         if not isinstance(value, dict):
             raise InvalidArgumentError(f"config key {name!r} must be a table/dict, got {value!r}")
         return value
@@ -140,6 +149,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
     """
     values: dict[str, Any] = {}
     if path is not None:
+        if not Path(path).is_file():
+            what = "is a folder, not a file" if Path(path).is_dir() else "does not exist"
+            raise MissingFileError(f"config file {path} (--config) {what}; give the path of a TOML file")
         with open(path, "rb") as fh:
             try:
                 values.update(tomllib.load(fh))
@@ -176,3 +188,70 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The config of a parsed command line: the file's values, then the flags given."""
     overrides = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
     return load_config(getattr(args, "config", None), **overrides)
+
+
+# (key, lowest allowed value) of the integer keys
+_MINIMUMS = (("steps", 1), ("batch_size", 1), ("checkpoint_every", 1), ("image_size", 1),
+             ("finetune_steps", 0), ("workers", 0))
+_MODEL_SPECS = "'small_resnet', 'cifar_resnet18' (or 34, 50), 'torchvision:NAME' or 'timm:NAME'"
+
+
+def check_model_spec(spec: str) -> None:
+    """Raise unless ``spec`` is a model spec :func:`~stylebias.training.loop.build_model` knows."""
+    depth = spec.removeprefix("cifar_resnet") if spec.startswith("cifar_resnet") else None
+    if spec in ("small_resnet", "smallresnet") or (depth is not None and (depth == "" or depth.isdigit())):
+        return
+    if spec.partition(":")[0] in ("torchvision", "timm") and spec.partition(":")[2]:
+        return
+    raise InvalidArgumentError(f"unknown model spec {spec!r}; use {_MODEL_SPECS}")
+
+
+def check_device(name: str) -> None:
+    """Raise unless ``name`` is ``"auto"`` or a device this machine has."""
+    import torch
+
+    if name == "auto":
+        return
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise InvalidArgumentError(f"device {name!r} (--device) is not a device name; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InvalidArgumentError(f"device {name!r} (--device): this machine has no CUDA device; use --device cpu or auto")
+        if device.index is not None and device.index >= count:
+            raise InvalidArgumentError(
+                f"device {name!r} (--device): this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}; "
+                "pick one of those, or 'cuda' / 'auto'"
+            )
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InvalidArgumentError(f"device {name!r} (--device): MPS is not available here; use --device cpu or auto")
+    elif device.type != "cpu":
+        raise InvalidArgumentError(f"device {name!r} (--device) is not supported for training; use 'auto', 'cpu', 'cuda[:N]' or 'mps'")
+
+
+def validate_config(cfg: TrainConfig) -> None:
+    """Raise on any value a run cannot use, before anything is built or written.
+
+    Checks ranges (steps >= 1, batch_size >= 1, checkpoint_every >= 1, finetune_steps >= 0,
+    fractions in [0, 1]), choices (log_format, layer_preset, model spec) and the device. The
+    method name and hyperparameter names are checked by ``identity.resolve_hparams``.
+    """
+    for key, lowest in _MINIMUMS:
+        value = getattr(cfg, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
+            raise InvalidArgumentError(f"{key} (--{key.replace('_', '-')}) must be an integer >= {lowest}, got {value!r}")
+    if not 0.0 <= cfg.style_augment_fraction <= 1.0:
+        raise InvalidArgumentError(f"style_augment_fraction must be in [0, 1] (a fraction, not percent), got {cfg.style_augment_fraction}")
+    if cfg.log_format not in ("jsonl", "csv"):
+        raise InvalidArgumentError(f"log_format (--log-format) must be 'jsonl' or 'csv', got {cfg.log_format!r}")
+    if cfg.layer_preset != "auto":
+        from ..attach import PRESETS
+
+        PRESETS.canonical(cfg.layer_preset)  # an unknown preset raises with suggestions
+    if not isinstance(cfg.hparams, dict):
+        raise InvalidArgumentError(f"hparams must be a dict/JSON object, got {cfg.hparams!r}")
+    check_model_spec(cfg.model)
+    check_device(cfg.device)

@@ -132,6 +132,9 @@ class BatchStream:
         self.loader = DataLoader(
             _SeededItems(dataset, seed), batch_sampler=sampler, num_workers=workers,
             persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
+            # the loader's own generator: its base seed must not draw from the global RNG, which
+            # the model's dropout uses (an extra draw at start-up would make resuming inexact)
+            generator=torch.Generator().manual_seed(seed_for(seed, "loader")),
         )
         self._iter = iter(self.loader)
 

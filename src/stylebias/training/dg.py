@@ -9,8 +9,6 @@ validation accuracy.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,15 +17,16 @@ from typing import Any
 from ..errors import InvalidArgumentError
 from .config import TrainConfig
 from .data import DataBundle
+from .identity import identity_hash, resolve_hparams, run_identity
 from .loop import TrainResult, train
 
 __all__ = ["run_dir", "leave_one_domain_out", "DGResult", "format_table", "summarize"]
 
 
 def run_dir(base: Path, cfg: TrainConfig) -> Path:
-    """``base/<method>-<held-out>-s<seed>-<hash of the config>``: one folder per distinct run."""
-    key = {k: v for k, v in cfg.to_dict().items() if k not in ("output_dir", "progress", "workers")}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+    """``base/<method>-<held-out>-s<seed>-<hash of the run's identity>``: one folder per distinct
+    run (the hash of :mod:`~stylebias.training.identity`, as single runs use)."""
+    digest = identity_hash(run_identity(cfg.to_dict(), resolve_hparams(cfg.method, cfg.hparams)))
     held = "+".join(cfg.test_domains or ["none"])
     return Path(base) / f"{cfg.method}-{held}-s{cfg.seed}-{digest}"
 

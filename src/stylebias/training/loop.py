@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import json
 import logging
 import math
@@ -17,22 +17,20 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..errors import InvalidArgumentError
-from ..hub import load_torch_file
+from ..errors import DataError, InvalidArgumentError
 from ..io import atomic_write, write_json
 from ..layers import style_layers
-from .config import TrainConfig
+from .config import TrainConfig, check_model_spec, validate_config
 from .data import BatchStream, DataBundle, seed_for
 from .evaluate import accuracy, corruption_error, cue_conflict_shape_bias
-from .hparams import default_hparams
-from .methods import METHODS, Method, create_method
+from .identity import default_run_dir, resolve_hparams, run_identity
+from .methods import Method, create_method
+from .metrics_log import MetricsLog, summary_writer_class
+from .run_folder import CHECKPOINT, DONE, RESULTS, check_output_dir, check_stored_config, load_checkpoint, read_results, start_run_folder
 
 __all__ = ["train", "TrainResult", "build_model", "resolve_device"]
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT = "checkpoint.pt"
-DONE = "done"
 
 
 @dataclass
@@ -87,10 +85,8 @@ def build_model(spec: str, num_classes: int, pretrained: bool = False, width: in
         except ImportError:
             raise InvalidArgumentError(f"model {spec!r} needs timm: pip install timm") from None
         return timm.create_model(spec.split(":", 1)[1], pretrained=pretrained, num_classes=num_classes)
-    raise InvalidArgumentError(
-        f"unknown model spec {spec!r}; use 'small_resnet', 'cifar_resnet18' (or 34, 50), "
-        "'torchvision:NAME' or 'timm:NAME'"
-    )
+    check_model_spec(spec)  # raises: the spec is none of the above
+    raise AssertionError(f"check_model_spec accepted {spec!r}")  # pragma: no cover
 
 
 def _replace_classifier(model: nn.Module, num_classes: int) -> nn.Module:
@@ -140,61 +136,6 @@ def _scheduler(optimizer: torch.optim.Optimizer, steps: int, warmup: int) -> tor
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-class _MetricsLog:
-    """Append-only JSONL or CSV metrics; on resume, rows after the checkpoint are dropped."""
-
-    def __init__(self, folder: Path, fmt: str, resume_step: int, tensorboard: bool) -> None:
-        if fmt not in ("jsonl", "csv"):
-            raise InvalidArgumentError(f"log_format must be 'jsonl' or 'csv', got {fmt!r}")
-        self.path = folder / f"metrics.{fmt}"
-        self.fmt = fmt
-        rows = self._read()
-        kept = [r for r in rows if int(r["step"]) <= resume_step]
-        if len(kept) != len(rows) or (resume_step == 0 and rows):
-            self._rewrite(kept if resume_step else [])
-        self.writer = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter  # optional dependency
-            except ImportError:
-                raise InvalidArgumentError("tensorboard = true needs the tensorboard package: pip install tensorboard") from None
-            self.writer = SummaryWriter(str(folder / "tensorboard"))
-
-    def _read(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        with open(self.path) as fh:
-            if self.fmt == "jsonl":
-                return [json.loads(line) for line in fh if line.strip()]
-            return list(csv.DictReader(fh))
-
-    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", newline="") as fh:
-            for row in rows:
-                self._write_row(fh, row, header=False)
-        os.replace(tmp, self.path)
-
-    def _write_row(self, fh: Any, row: dict[str, Any], header: bool) -> None:
-        if self.fmt == "jsonl":
-            fh.write(json.dumps(row) + "\n")
-        else:
-            writer = csv.DictWriter(fh, fieldnames=list(row), extrasaction="ignore")
-            if header:
-                writer.writeheader()
-            writer.writerow(row)
-
-    def write(self, row: dict[str, Any]) -> None:
-        header = self.fmt == "csv" and (not self.path.exists() or self.path.stat().st_size == 0)
-        flat = {k: v for k, v in row.items() if not isinstance(v, (dict, list))}
-        with open(self.path, "a", newline="") as fh:
-            self._write_row(fh, flat if self.fmt == "csv" else row, header)
-        if self.writer is not None:
-            for key, value in flat.items():
-                if isinstance(value, (int, float)) and key != "step":
-                    self.writer.add_scalar(key, value, row["step"])
-
-
 def _style_augment(cfg: TrainConfig, device: torch.device, generator: torch.Generator) -> Any:
     """The on-the-fly AdaIN stylization of ``cfg.style_augment`` (stylebias.stylize)."""
     from ..stylize import AdaINStylizer, StyleAugment
@@ -236,12 +177,66 @@ def _evaluate(method: Method, data: DataBundle, cfg: TrainConfig, device: torch.
     return metrics
 
 
-def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
-    """Train one model as ``cfg`` says; resume from ``cfg.output_dir`` when a checkpoint is there.
+def _validate_run(cfg: TrainConfig) -> dict[str, Any]:
+    """Check everything a run needs that can be checked without building it; the resolved hparams."""
+    validate_config(cfg)
+    if cfg.tensorboard:
+        summary_writer_class()  # a missing optional package fails now, not after the first files
+    return resolve_hparams(cfg.method, cfg.hparams)
 
-    Writes into ``cfg.output_dir`` only: ``config.json``, ``hparams.json``,
-    ``metrics.jsonl`` (or .csv), ``checkpoint.pt`` (atomic), ``results.json`` and a ``done``
-    marker. A finished run (``done`` present) is not retrained: its results are returned.
+
+def _run_device(cfg: TrainConfig, world: int) -> torch.device:
+    device = resolve_device(cfg.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    return device
+
+
+def _load_training_state(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+                         scheduler: Any, method: Method, path: Path) -> None:
+    """Load the checkpoint's weights and optimiser state (the RNG states come last, separately)."""
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        method.scaler.load_state_dict(state["scaler"])  # type: ignore[union-attr]
+    except (RuntimeError, KeyError, ValueError) as err:
+        raise DataError(f"checkpoint {path} does not fit this run's model or optimiser ({str(err)[:200]}); "
+                        f"delete it to restart from step 0, or delete {path.parent}") from None
+
+
+def _rng_states(layer_gen: torch.Generator, augment_gen: torch.Generator, device: torch.device) -> dict[str, Any]:
+    """Every random state the run draws from, for the checkpoint."""
+    states = {"layer_generator": layer_gen.get_state(), "torch_rng": torch.get_rng_state(),
+              "augment_generator": augment_gen.get_state()}
+    if device.type == "cuda":
+        states["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def _restore_rng_states(state: dict[str, Any], layer_gen: torch.Generator, augment_gen: torch.Generator,
+                        device: torch.device) -> None:
+    """Restore every random state of the checkpoint. Call it after everything that draws from
+    them at start-up is built (model, data stream, stylizer), so those draws cannot shift them."""
+    layer_gen.set_state(state["layer_generator"].cpu())
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if "augment_generator" in state:
+        augment_gen.set_state(state["augment_generator"].cpu())
+    if "cuda_rng" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
+
+
+def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
+    """Train one model as ``cfg`` says; resume from its run folder when a checkpoint is there.
+
+    The run folder is ``cfg.output_dir``, or ``runs/train/<method>-<hash>`` when that is None
+    (one folder per distinct config, see :mod:`~stylebias.training.identity`). Writes into it
+    only: ``config.json``, ``hparams.json``, ``metrics.jsonl`` (or .csv), ``checkpoint.pt``
+    (atomic), ``results.json`` and a ``done`` marker. A finished run (``done`` present) is not
+    retrained: its results are returned. A folder that holds another config's run is refused,
+    naming the differing keys. The config is checked before anything is written, and nothing
+    is written until the run is built, so a run that fails to start leaves no folder.
 
     Args:
         cfg: the run configuration.
@@ -252,19 +247,17 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     """
     from .datasets import build_data
 
-    out = Path(cfg.output_dir)
     rank, world = _distributed()
     is_main = rank == 0
-    if is_main:
-        out.mkdir(parents=True, exist_ok=True)
-    hparams = {**default_hparams(METHODS.canonical(cfg.method)), **cfg.hparams}
-    if (out / DONE).exists() and cfg.resume:
-        saved = json.loads((out / "results.json").read_text())
-        return TrainResult(**{**saved, "output_dir": out})
-    device = resolve_device(cfg.device)
-    if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
+    hparams = _validate_run(cfg)
+    identity = run_identity(cfg.to_dict(), hparams)
+    out = Path(cfg.output_dir) if cfg.output_dir is not None else default_run_dir(identity)
+    cfg = dataclasses.replace(cfg, output_dir=out)
+    check_output_dir(out)
+    check_stored_config(out, identity)
+    if cfg.resume and (out / DONE).exists():
+        return TrainResult(**read_results(out, identity), output_dir=out)
+    device = _run_device(cfg, world)
     data = data if data is not None else build_data(cfg)
 
     torch.manual_seed(seed_for(cfg.seed, "init"))  # same initial weights on every rank
@@ -280,22 +273,11 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     optimizer = method.configure_optimizer()
     scheduler = _scheduler(optimizer, cfg.steps, int(hparams["warmup_steps"]))
 
-    start, history, resumed_state = 0, [], None
     ckpt_path = out / CHECKPOINT
-    if cfg.resume and ckpt_path.exists():
-        state = resumed_state = load_torch_file(ckpt_path, what="checkpoint", map_location=device, fix="Delete it to train from step 0")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        method.scaler.load_state_dict(state["scaler"])  # type: ignore[union-attr]
-        layer_gen.set_state(state["layer_generator"])
-        torch.set_rng_state(state["torch_rng"])
-        start, history = int(state["step"]), json.loads(state["history"])
-        log.info("resumed %s at step %d", out, start)
-    if is_main:
-        write_json(cfg.to_dict(), out / "config.json")
-        write_json(hparams, out / "hparams.json")
-        metrics_log = _MetricsLog(out, cfg.log_format, start, cfg.tensorboard)
+    state = load_checkpoint(out, device, identity) if cfg.resume and ckpt_path.exists() else None
+    start, history = (int(state["step"]), json.loads(state["history"])) if state is not None else (0, [])
+    if state is not None:
+        _load_training_state(state, model, optimizer, scheduler, method, ckpt_path)
     total = cfg.steps + cfg.finetune_steps
 
     def stream_from(step: int) -> BatchStream:
@@ -308,8 +290,12 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     augment, augment_gen = None, torch.Generator().manual_seed(seed_for(cfg.seed, "style_augment", rank))
     if cfg.style_augment:
         augment = _style_augment(cfg, device, augment_gen)
-    if resumed_state is not None and "augment_generator" in resumed_state:
-        augment_gen.set_state(resumed_state["augment_generator"])
+    if state is not None:
+        _restore_rng_states(state, layer_gen, augment_gen, device)
+        log.info("resumed %s at step %d", out, start)
+    if is_main:
+        start_run_folder(out, cfg.to_dict(), hparams, fresh=state is None)
+        metrics_log = MetricsLog(out, cfg.log_format, start, cfg.tensorboard)
 
     method.train()
     bar = tqdm(total=total, initial=start, disable=not (cfg.progress and is_main), desc=f"{cfg.method}", unit="step")
@@ -335,9 +321,8 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
                 _save_checkpoint(ckpt_path, {
                     "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "scaler": method.scaler.state_dict(),  # type: ignore[union-attr]
-                    "layer_generator": layer_gen.get_state(), "torch_rng": torch.get_rng_state(),
-                    "augment_generator": augment_gen.get_state(),
-                    "history": json.dumps(history), "config": json.dumps(cfg.to_dict()),
+                    **_rng_states(layer_gen, augment_gen, device),
+                    "history": json.dumps(history), "config": json.dumps(cfg.to_dict()), "hparams": json.dumps(hparams),
                 })
             if world > 1:
                 dist.barrier()
@@ -349,7 +334,7 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     result = TrainResult(final=final, selected=selected, history=history, output_dir=out, config=cfg.to_dict(), hparams=hparams, model=model)
     if is_main:
         saved = {k: v for k, v in result.__dict__.items() if k not in ("output_dir", "model")}
-        write_json(saved, out / "results.json")
+        write_json(saved, out / RESULTS)
         (out / DONE).touch()
     for layer in style_layers(model):
         layer.generator = None  # the run is over: do not keep references to its generator

@@ -22,7 +22,8 @@ from ..attach import PRESETS, attach
 from ..errors import InvalidArgumentError
 from ..layers import STYLE_LAYERS, perturb_style
 
-__all__ = ["Method", "ERM", "StyleLayerMethod", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset"]
+__all__ = ["Method", "ERM", "StyleLayerMethod", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset",
+           "layer_arguments"]
 
 
 def pick_preset(model: nn.Module, layer: str) -> str:
@@ -128,10 +129,17 @@ class ERM(Method):
         return {"loss": loss.item()}
 
 
+def layer_arguments(method: str) -> set[str]:
+    """The constructor arguments of ``method``'s style layer that hparams may set (none for ERM)."""
+    if method not in STYLE_LAYERS:
+        return set()
+    return set(inspect.signature(STYLE_LAYERS.get(method)).parameters) - {"generator"}
+
+
 def _layer_kwargs(layer: str, hparams: dict[str, Any]) -> dict[str, Any]:
     """The hyperparameters that are constructor arguments of the style layer."""
-    accepted = inspect.signature(STYLE_LAYERS.get(layer)).parameters
-    return {k: v for k, v in hparams.items() if k in accepted and k != "generator"}
+    accepted = layer_arguments(layer)
+    return {k: v for k, v in hparams.items() if k in accepted}
 
 
 class StyleLayerMethod(ERM):
