@@ -70,3 +70,34 @@ def test_demo_trains_methods_and_writes_results_and_report(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "| mixstyle |" in report and "mixstyle** vs ERM" in report
     assert (out / "report.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("command", [
+    ["shape-bias", "--stimuli", "{imgs}", "--model", "{model}"],
+    ["explain", "{imgs}/a/x.png", "--model", "{model}"],
+    ["robustness", "--model", "{model}", "--data", "{imgs}"],
+    ["retrieval", "--model", "{model}", "--query", "{imgs}", "--gallery", "{imgs}"],
+    ["corrupt", "--input-dir", "{imgs}", "--output-dir", "{out}"],
+    ["stylize", "--content-dir", "{imgs}", "--style-dir", "{imgs}", "--output-dir", "{out}"],
+    ["train-decoder", "--content-dir", "{imgs}", "--style-dir", "{imgs}", "--output-dir", "{out}"],
+    ["train", "--steps", "1", "--output-dir", "{out}"],
+])
+def test_a_device_the_machine_lacks_is_a_clean_error_before_any_work(command, tmp_path, capsys):
+    """``--device cuda:7`` on a machine without it: one line naming the device, no traceback,
+    no download attempted, nothing written."""
+    import torch
+    from PIL import Image
+
+    if torch.cuda.is_available() and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    (tmp_path / "imgs" / "a").mkdir(parents=True)
+    Image.new("RGB", (40, 40), (200, 10, 10)).save(tmp_path / "imgs" / "a" / "x.png")
+    (tmp_path / "m.py").write_text(
+        "import torch\n\ndef build():\n"
+        "    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 1000))\n"
+    )
+    args = [a.format(imgs=tmp_path / "imgs", model=f"{tmp_path / 'm.py'}:build", out=tmp_path / "out") for a in command]
+    assert main([*args, "--device", "cuda:7"]) == 2
+    err = capsys.readouterr().err
+    assert "cuda:7" in err and "Traceback" not in err and "download" not in err
+    assert not (tmp_path / "out").exists()

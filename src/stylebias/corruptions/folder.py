@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .._checks import check_positive
+from ..runtime import resolve_device
 from ..errors import InvalidArgumentError
 from ..io import list_images, load_image, save_image
 from ..models.preprocess import Preprocess
@@ -198,6 +199,7 @@ def corrupt_folder(
         raise InvalidArgumentError("give at least one corruption and one severity")
     check_positive(batch_size, "batch_size")
     check_crop_fits(resize, crop)
+    dev = resolve_device(device) if device is not None else torch.device("cpu")
     root, out_root = Path(input_dir), Path(output_dir)
     if out_root.resolve() == root.resolve() or root.resolve() in out_root.resolve().parents:
         raise InvalidArgumentError(f"output_dir {out_root} must not be inside input_dir {root}")
@@ -210,7 +212,6 @@ def corrupt_folder(
     prepare = Preprocess(resize=resize, crop=crop)
     checked: set[Path] = set()
     _mirror_folders(out_root, names, levels, _input_folders(root), checked)
-    dev = torch.device(device) if device is not None else torch.device("cpu")
     total = len(paths) * len(names) * len(levels)
     written = skipped = 0
     bar = None

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_choice, check_positive
+from ..runtime import resolve_device
 from ..errors import DataError, InvalidArgumentError, ModelOutputError
 from ..io import list_images, load_image
 from ..models import LoadedModel, Preprocess, output_width
@@ -274,7 +275,7 @@ def evaluate_robustness(
     check_crop_fits(loaded.preprocess.resize, loaded.preprocess.crop)
     if kind == "cifar-c" and class_map is not None:
         raise InvalidArgumentError("class_map is for class folders; CIFAR-C's labels.npy already holds class indices")
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    dev = resolve_device(device) if device is not None else torch.device("cpu")
     with torch.inference_mode():
         if kind == "cifar-c":
             errors, counts = _eval_cifar(loaded, root, names, levels, batch_size, limit, progress)

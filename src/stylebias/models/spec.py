@@ -33,6 +33,7 @@ from torch import nn
 
 from .._registry import Registry
 from ..errors import InvalidArgumentError, MissingFileError, UnknownNameError
+from ..runtime import resolve_device
 from .preprocess import Normalized, Preprocess
 
 __all__ = [
@@ -377,7 +378,8 @@ def load_model(
         spec: see the module docstring (``"torchvision:resnet50"``, ``"timm:convnext_tiny"``,
             ``"models/mine.py:build"``, ``"mypkg.nets:build"``, or a registered name).
         pretrained: load pretrained weights (torchvision, timm and registered models).
-        device: where to put the model (default: CPU, i.e. where it was built).
+        device: where to put the model (default: CPU, i.e. where it was built); ``"auto"``:
+            CUDA if available. A device this machine lacks is refused before anything loads.
         preprocess: a :class:`Preprocess`, or a dict of fields replacing the source's
             defaults (``{"resize": 224, "crop": 224}``); default: the source's own
             (ImageNet's 256/224 + mean/std for user models).
@@ -401,6 +403,7 @@ def load_model(
         224
     """
     parsed = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
+    device = resolve_device(device) if device is not None else None  # refused before any download
     base = Preprocess()
     if parsed.kind == "torchvision":
         model, base = _load_torchvision(parsed, pretrained)

@@ -20,6 +20,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_choice, check_positive
+from ..runtime import resolve_device
 from ..errors import DataError, InvalidArgumentError
 from ..io import list_images, load_image, to_tensor
 from ..models import load_model, output_width
@@ -176,9 +177,9 @@ def evaluate_reid_folders(config: ReidEvalConfig) -> ReidEvalReport:
         InvalidArgumentError, UnknownNameError, MissingFileError: from the model spec.
         ModelOutputError: the model fails on the images or does not return ``(B, D)`` features.
     """
+    device = str(resolve_device(config.device))  # a missing device is refused before any work
     query = _split(config.query, (JUNK_PID, DISTRACTOR_PID), "query")
     gallery = _split(config.gallery, (JUNK_PID,), "gallery")
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
     overrides = {k: v for k, v in (("mean", config.mean), ("std", config.std)) if v is not None}
     loaded = load_model(
         config.model, pretrained=config.pretrained, device=device, preprocess=overrides or None

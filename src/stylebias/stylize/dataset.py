@@ -45,6 +45,7 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_choice, check_prob
 from ..errors import DataError, InvalidArgumentError
 from ..io import list_images, load_image, save_image
+from ..runtime import check_device, resolve_device
 from .base import Stylizer, padded_size
 from .factory import STYLIZER_METHODS, check_weight_files, load_stylizer
 from .manifest import STATE_DIR, Journal, check_output_dir, check_reuse, file_digest, merge_records
@@ -152,6 +153,7 @@ class StylizeConfig:
             setattr(self, name, Path(getattr(self, name)))
         self.alpha = check_prob(self.alpha, "alpha")
         check_choice(self.method, STYLIZER_METHODS, "method")
+        check_device(self.device)  # before any weights are fetched
         check_choice(self.output_format, OUTPUT_FORMATS, "output_format")
         check_choice(self.precision, tuple(PRECISIONS), "precision")
         for name, low in (("num_styles", 1), ("batch_size", 1), ("writers", 1), ("max_pixels", 1),
@@ -306,14 +308,6 @@ def _resolve_shard(cfg: StylizeConfig) -> tuple[int, int]:
     return rank, world
 
 
-def _resolve_device(name: str) -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device("cpu")
-
-
 def _marker(output_dir: Path, rank: int, world: int) -> Path:
     return output_dir / STATE_DIR / f"done-{rank:05d}-of-{world:05d}"
 
@@ -425,7 +419,7 @@ def stylize_dataset(
     plan = _plan(cfg, contents, styles)
     net = _load_stylizer(cfg, stylizer)
     shared = _settings(cfg, _weights_digest(net))
-    device = _resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     net = net.to(device=device, dtype=PRECISIONS[cfg.precision]).eval()
     cfg.output_dir.mkdir(parents=True, exist_ok=True)
 

@@ -33,7 +33,8 @@ from ..errors import DataError, InvalidArgumentError
 from ..functional import instance_stats
 from ..hub import load_torch_file
 from ..io import atomic_write, list_images, load_image
-from .dataset import DEFAULT_EXTENSIONS, _resolve_device
+from ..runtime import check_device, resolve_device
+from .dataset import DEFAULT_EXTENSIONS
 from .network import build_decoder, build_vgg
 from .stylizer import METHODS, AdaINStylizer, _load_into, load_state_file
 
@@ -101,6 +102,7 @@ class TrainDecoderConfig:
         """Check every value; raises ``InvalidArgumentError`` naming the bad one."""
         for name in ("content_dir", "style_dir", "output_dir"):
             setattr(self, name, Path(getattr(self, name)))
+        check_device(self.device)
         check_choice(self.method, METHODS, "method")
         for name in ("lr", "content_weight", "style_weight"):
             check_positive(getattr(self, name), name, allow_zero=name != "lr")
@@ -234,7 +236,7 @@ def train_decoder(config: TrainDecoderConfig) -> dict[str, Any]:
     cfg.validate()
     contents = list_images(cfg.content_dir, cfg.extensions)
     styles = list_images(cfg.style_dir, cfg.extensions)
-    device = _resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     net = _load_networks(cfg).to(device)
     net.decoder.train()
     optimizer = torch.optim.Adam(net.decoder.parameters(), lr=cfg.lr)

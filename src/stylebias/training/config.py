@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from ..errors import InvalidArgumentError, MissingFileError
+from ..runtime import check_device
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -204,32 +205,6 @@ def check_model_spec(spec: str) -> None:
     if spec.partition(":")[0] in ("torchvision", "timm") and spec.partition(":")[2]:
         return
     raise InvalidArgumentError(f"unknown model spec {spec!r}; use {_MODEL_SPECS}")
-
-
-def check_device(name: str) -> None:
-    """Raise unless ``name`` is ``"auto"`` or a device this machine has."""
-    import torch
-
-    if name == "auto":
-        return
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise InvalidArgumentError(f"device {name!r} (--device) is not a device name; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise InvalidArgumentError(f"device {name!r} (--device): this machine has no CUDA device; use --device cpu or auto")
-        if device.index is not None and device.index >= count:
-            raise InvalidArgumentError(
-                f"device {name!r} (--device): this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}; "
-                "pick one of those, or 'cuda' / 'auto'"
-            )
-    elif device.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise InvalidArgumentError(f"device {name!r} (--device): MPS is not available here; use --device cpu or auto")
-    elif device.type != "cpu":
-        raise InvalidArgumentError(f"device {name!r} (--device) is not supported for training; use 'auto', 'cpu', 'cuda[:N]' or 'mps'")
 
 
 def validate_config(cfg: TrainConfig) -> None:

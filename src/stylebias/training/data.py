@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,13 +9,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from ..runtime import derive_seed as seed_for  # the training name for it
+
 __all__ = ["DataBundle", "BatchStream", "seed_for"]
-
-
-def seed_for(*parts: Any) -> int:
-    """A 63-bit seed from any parts (stable across processes, unlike hash())."""
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 @dataclass

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from ..errors import DataError, InvalidArgumentError
 from ..io import atomic_write, write_json
 from ..layers import style_layers
+from ..runtime import distributed, resolve_device
 from .config import TrainConfig, check_model_spec, validate_config
 from .data import BatchStream, DataBundle, seed_for
 from .evaluate import accuracy, corruption_error, cue_conflict_shape_bias
@@ -52,13 +53,6 @@ class TrainResult:
     config: dict[str, Any]
     hparams: dict[str, Any]
     model: nn.Module | None = None  # the trained network (None when read back from disk)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> cuda if available, else cpu; anything else as torch.device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def build_model(spec: str, num_classes: int, pretrained: bool = False, width: int = 32) -> nn.Module:
@@ -103,17 +97,6 @@ def _replace_classifier(model: nn.Module, num_classes: int) -> nn.Module:
     if old.out_features != num_classes:
         setattr(parent, attr, nn.Linear(old.in_features, num_classes))
     return model
-
-
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); initialises the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-    if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -247,7 +230,7 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     """
     from .datasets import build_data
 
-    rank, world = _distributed()
+    rank, world = distributed()
     is_main = rank == 0
     hparams = _validate_run(cfg)
     identity = run_identity(cfg.to_dict(), hparams)

@@ -1,0 +1,85 @@
+"""What every runner shares: devices, process ranks, seeds.
+
+One place decides what ``--device auto`` means, refuses a device the machine does not have
+before any work starts, reads the torchrun environment, and turns (seed, purpose, ...) into a
+stable 63-bit seed, so that training, stylization and evaluation agree on all three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import InvalidArgumentError
+
+__all__ = ["resolve_device", "check_device", "distributed", "unwrap", "derive_seed", "DEVICE_HELP"]
+
+DEVICE_HELP = "auto (CUDA if available, else CPU), cpu, cuda, cuda:N or mps"
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """The device ``name`` stands for, refused unless this machine has it.
+
+    ``"auto"`` (and ``None``) is CUDA when available (under torchrun the process's
+    ``LOCAL_RANK`` device), else the CPU. ``"cuda"`` is the current CUDA device.
+
+    Raises:
+        InvalidArgumentError: not a device name, no CUDA/MPS here, or ``cuda:N`` past the
+            number of CUDA devices; the message names the devices that exist.
+    """
+    if name is None or name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise InvalidArgumentError(f"device {str(name)!r} (--device) is not a device name; use {DEVICE_HELP}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InvalidArgumentError(f"device {str(name)!r} (--device): this machine has no CUDA device; use --device cpu or auto")
+        if device.index is not None and device.index >= count:
+            raise InvalidArgumentError(
+                f"device {str(name)!r} (--device): this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}; "
+                "pick one of those, or 'cuda' / 'auto'"
+            )
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InvalidArgumentError(f"device {str(name)!r} (--device): MPS is not available here; use --device cpu or auto")
+    elif device.type != "cpu":
+        raise InvalidArgumentError(f"device {str(name)!r} (--device) is not supported; use {DEVICE_HELP}")
+    return device
+
+
+def check_device(name: str | torch.device | None) -> None:
+    """Raise as :func:`resolve_device` does; for validating a config before any work."""
+    resolve_device(name)
+
+
+def distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group under torchrun (``WORLD_SIZE`` > 1)."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The network inside a ``DistributedDataParallel`` wrapper (or ``model`` itself)."""
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+def derive_seed(*parts: Any) -> int:
+    """A 63-bit seed from any parts, e.g. ``(seed, "data")``: stable across processes and
+    Python versions (unlike ``hash()``), and different for each purpose."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
