@@ -8,7 +8,9 @@ Every loaded model takes RGB images ``(B, 3, H, W)`` in [0, 1] and normalises in
 >>> lm.model(lm.preprocess.transform(img)[None])  # doctest: +SKIP
 """
 
+from . import registered as _registered  # noqa: F401  (registers small_resnet, cifar_resnet*)
 from .checks import check_num_outputs, output_width
+from .classifier import build_classifier, builder_options, head_width, resize_head
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess
 from .spec import (
     MODELS,
@@ -23,6 +25,10 @@ from .spec import (
 
 __all__ = [
     "load_model",
+    "build_classifier",
+    "builder_options",
+    "resize_head",
+    "head_width",
     "parse_spec",
     "register_model",
     "check_num_outputs",
