@@ -3,6 +3,9 @@
 Every loaded model takes RGB images ``(B, 3, H, W)`` in [0, 1] and normalises inside; its
 :class:`Preprocess` gives the resize/crop that produces that input from a PIL image.
 
+Training builds the bare network with any number of classes from the same specs through
+:func:`build_classifier` (one head-resizing rule, :func:`resize_head`).
+
 >>> from stylebias.models import load_model
 >>> lm = load_model("torchvision:resnet18", pretrained=False)
 >>> lm.model(lm.preprocess.transform(img)[None])  # doctest: +SKIP
