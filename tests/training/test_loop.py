@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from stylebias.errors import InvalidArgumentError
+from stylebias.errors import InvalidArgumentError, UnknownNameError
 from stylebias.training import METHODS, load_config, train
 from stylebias.training import methods as methods_module
 from stylebias.training.hparams import default_hparams, random_hparams
@@ -134,14 +134,15 @@ def test_train_cli_leave_one_domain_out_on_the_builtin_benchmark(tmp_path, capsy
     assert len(saved["runs"]) == 4 and {r["held_out"] for r in saved["runs"]} == {"photo", "cartoon", "sketch", "painting"}
 
 
-def test_model_specs():
-    from stylebias.training.loop import build_model
+def test_registered_benchmark_networks_build_with_any_head():
+    from stylebias.models import build_classifier
 
-    net = build_model("cifar_resnet18", 7)
-    assert net.fc.out_features == 7 and net.conv1.stride == (1, 1)
-    assert build_model("torchvision:resnet18", 5).fc.out_features == 5
-    with pytest.raises(InvalidArgumentError, match="unknown model spec 'vgg'.*timm:NAME"):
-        build_model("vgg", 3)
+    net = build_classifier("cifar_resnet18", 7)
+    assert net.fc.out_features == 7 and net.conv1.stride == (1, 1) and isinstance(net.maxpool, torch.nn.Identity)
+    assert build_classifier("cifar_resnet", 3).fc.in_features == 512  # the depth defaults to 18
+    assert build_classifier("small_resnet", 5, width=8).fc.in_features == 32  # 4 x width
+    with pytest.raises(UnknownNameError, match=r"unknown model 'vgg'.*Available: .*small_resnet"):
+        build_classifier("vgg", 3)
 
 
 def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, bundle, monkeypatch):

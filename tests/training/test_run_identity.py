@@ -105,7 +105,8 @@ def test_results_of_another_config_are_not_read_back(tmp_path, bundle):
     ({"style_augment_fraction": 1.5}, r"style_augment_fraction must be in \[0, 1\]"),
     ({"log_format": "xml"}, r"log_format .* 'jsonl' or 'csv'"),
     ({"method": "mixstlye"}, r"unknown method 'mixstlye'. Did you mean 'mixstyle'"),
-    ({"model": "vgg"}, r"unknown model spec 'vgg'"),
+    ({"model": "vgg"}, r"unknown model 'vgg'.*Available: .*small_resnet"),
+    ({"model": "torchvison:resnet18"}, r"unknown model source prefix 'torchvison'.*did you mean 'torchvision'"),
     ({"device": "cuda:7"}, r"device 'cuda:7' \(--device\).*CUDA device"),
     ({"device": "gpu"}, r"device 'gpu' \(--device\) is not a device name"),
     ({"hparams": {"alpah": 0.1}, "method": "mixstyle"}, r"unknown hyperparameter\(s\) 'alpah' \(did you mean 'alpha'\?\)"),
@@ -218,24 +219,29 @@ def test_done_marker_without_valid_results(tmp_path, bundle, monkeypatch, damage
 
 # --- exact resume with dropout --------------------------------------------------------------
 
-def dropout_net(spec, num_classes, pretrained=False, width=32):
-    """A tiny classifier whose dropout masks come from the global RNG (like mobilenet_v3's)."""
+DROPOUT_NET = """
+import torch
+
+
+def dropout_net(num_classes):
+    # a tiny classifier whose dropout masks come from the global RNG (like mobilenet_v3's)
     return torch.nn.Sequential(
         torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.AdaptiveAvgPool2d(1),
         torch.nn.Flatten(), torch.nn.Dropout(0.2), torch.nn.Linear(4, num_classes),
     )
+"""
 
 
-def test_resume_with_dropout_is_bit_exact(tmp_path, bundle, monkeypatch):
+def test_resume_with_dropout_is_bit_exact(tmp_path, bundle):
     """A resumed run must draw the same dropout masks as an uninterrupted one, so no start-up
     step (data loader, stylizer) may draw from the global RNG after the checkpoint's state is
     restored."""
-    import stylebias.training.loop as loop
-
-    monkeypatch.setattr(loop, "build_model", dropout_net)
-    straight = train(cfg_for(tmp_path, "straight", hparams={"lr": 0.2}), data=bundle)
-    interrupted(tmp_path, bundle, "resumed", hparams={"lr": 0.2})
-    resumed = train(cfg_for(tmp_path, "resumed", hparams={"lr": 0.2}), data=bundle)
+    (tmp_path / "nets.py").write_text(DROPOUT_NET)
+    model = f"{tmp_path / 'nets.py'}:dropout_net"
+    straight = train(cfg_for(tmp_path, "straight", model=model, hparams={"lr": 0.2}), data=bundle)
+    interrupted(tmp_path, bundle, "resumed", model=model, hparams={"lr": 0.2})
+    resumed = train(cfg_for(tmp_path, "resumed", model=model, hparams={"lr": 0.2}), data=bundle)
+    assert any(isinstance(m, torch.nn.Dropout) for m in resumed.model.modules())  # the user's network ran
     a, b = weights(straight.output_dir), weights(resumed.output_dir)
     assert [k for k in a if not torch.equal(a[k], b[k])] == []
     assert resumed.final["loss"] == straight.final["loss"]

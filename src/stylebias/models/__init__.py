@@ -3,12 +3,17 @@
 Every loaded model takes RGB images ``(B, 3, H, W)`` in [0, 1] and normalises inside; its
 :class:`Preprocess` gives the resize/crop that produces that input from a PIL image.
 
+Training builds the bare network with any number of classes from the same specs through
+:func:`build_classifier` (one head-resizing rule, :func:`resize_head`).
+
 >>> from stylebias.models import load_model
 >>> lm = load_model("torchvision:resnet18", pretrained=False)
 >>> lm.model(lm.preprocess.transform(img)[None])  # doctest: +SKIP
 """
 
+from . import registered as _registered  # noqa: F401  (registers small_resnet, cifar_resnet*)
 from .checks import check_num_outputs, output_width
+from .classifier import build_classifier, builder_options, head_width, resize_head
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess
 from .spec import (
     MODELS,
@@ -23,6 +28,10 @@ from .spec import (
 
 __all__ = [
     "load_model",
+    "build_classifier",
+    "builder_options",
+    "resize_head",
+    "head_width",
     "parse_spec",
     "register_model",
     "check_num_outputs",

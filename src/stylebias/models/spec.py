@@ -216,7 +216,8 @@ def _state_dict_loaded_safely(weights: Any) -> Iterator[None]:
             del weights.get_state_dict
 
 
-def _load_torchvision(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Preprocess]:
+def _load_torchvision(spec: ModelSpec, pretrained: bool, num_classes: int | None = None) -> tuple[nn.Module, Preprocess]:
+    """The network and its preprocessing; ``num_classes`` (without weights only) sizes the head."""
     import torchvision.models as tvm
 
     name = spec.target
@@ -242,7 +243,8 @@ def _load_torchvision(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Pre
     if pretrained and weights is None:
         raise MissingFileError(f"torchvision has no pretrained weights for {name!r}; use pretrained=False")
     if not pretrained:
-        return tvm.get_model(name, weights=None), preprocess
+        extra = {} if num_classes is None else {"num_classes": num_classes}
+        return tvm.get_model(name, weights=None, **extra), preprocess
     with _state_dict_loaded_safely(weights):  # missing/corrupt files raise typed errors
         model = tvm.get_model(name, weights=weights)
     return model, preprocess
@@ -283,7 +285,8 @@ def _check_timm_loads_safely(version: str) -> None:
         )
 
 
-def _load_timm(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Preprocess]:
+def _load_timm(spec: ModelSpec, pretrained: bool, num_classes: int | None = None) -> tuple[nn.Module, Preprocess]:
+    """The network and its preprocessing; ``num_classes`` sizes the head (timm's own rule)."""
     try:
         import timm
     except ImportError:
@@ -294,7 +297,8 @@ def _load_timm(spec: ModelSpec, pretrained: bool) -> tuple[nn.Module, Preprocess
     if pretrained:
         _check_timm_loads_safely(getattr(timm, "__version__", "0"))
     try:
-        model = timm.create_model(spec.target, pretrained=pretrained)
+        extra = {} if num_classes is None else {"num_classes": num_classes}
+        model = timm.create_model(spec.target, pretrained=pretrained, **extra)
     except RuntimeError as err:
         if "unknown model" in str(err).lower():
             raise UnknownNameError(f"timm has no model {spec.target!r} (see timm.list_models())") from None
@@ -342,6 +346,11 @@ def _import_file(path: str) -> Any:
 
 
 def _load_callable(spec: ModelSpec, pretrained: bool) -> nn.Module | LoadedModel:
+    return _find_callable(spec)()
+
+
+def _find_callable(spec: ModelSpec) -> Callable[..., Any]:
+    """Import the file or module of a ``file``/``module`` spec; its callable."""
     if spec.kind == "file":
         module = _import_file(spec.target)
         where = f"file {spec.target}"
@@ -361,7 +370,7 @@ def _load_callable(spec: ModelSpec, pretrained: bool) -> nn.Module | LoadedModel
         raise InvalidArgumentError(
             f"{where} has no callable {spec.attr!r}; callables there: {', '.join(names) or 'none'}"
         )
-    return factory()
+    return factory
 
 
 # --------------------------------------------------------------------------- entry point

@@ -3,12 +3,13 @@
 from .config import TrainConfig, load_config
 from .data import DataBundle
 from .hparams import default_hparams, random_hparams
-from .loop import TrainResult, build_model, train
+from .loop import TrainResult, train
+from .run_state import RunState
 from .methods import METHODS, Method, create_method
 from .nets import SmallResNet, small_resnet
 
 __all__ = [
     "TrainConfig", "load_config", "DataBundle", "default_hparams", "random_hparams",
-    "TrainResult", "build_model", "train", "METHODS", "Method", "create_method",
+    "TrainResult", "RunState", "train", "METHODS", "Method", "create_method",
     "SmallResNet", "small_resnet",
 ]

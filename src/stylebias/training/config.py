@@ -32,8 +32,12 @@ class TrainConfig:
             DomainNet), ``"cifar10:PATH"`` or ``"cifar100:PATH"``.
         train_domains: domains to train on (multi-domain data); None = all but test_domains.
         test_domains: held-out domains (multi-domain data).
-        model: ``"small_resnet"``, ``"torchvision:resnet18"``, ``"timm:NAME"``, ``file.py:fn``.
-        pretrained: load the model's pretrained weights (torchvision/timm specs).
+        model: any :mod:`stylebias.models` spec: a registered name (``"small_resnet"``,
+            ``"cifar_resnet18"``/34/50), ``"torchvision:NAME[.WEIGHTS]"``, ``"timm:NAME"``,
+            ``"path/to/file.py:callable"`` or ``"package.module:callable"``; its head is
+            resized to the data's classes (``stylebias.models.build_classifier``).
+        pretrained: load the model's pretrained weights (torchvision/timm specs); their
+            ImageNet normalisation then runs inside the network, which takes [0, 1] images.
         method: ``"erm"`` or a style layer name (``"mixstyle"``, ``"padain"``, ``"efdmix"``,
             ``"dsu"``, ``"adversarial_style"``); see ``stylebias list methods``.
         layer_after: module names to attach the style layer after (default: the preset).
@@ -194,17 +198,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 # (key, lowest allowed value) of the integer keys
 _MINIMUMS = (("steps", 1), ("batch_size", 1), ("checkpoint_every", 1), ("image_size", 1),
              ("finetune_steps", 0), ("workers", 0))
-_MODEL_SPECS = "'small_resnet', 'cifar_resnet18' (or 34, 50), 'torchvision:NAME' or 'timm:NAME'"
 
 
 def check_model_spec(spec: str) -> None:
-    """Raise unless ``spec`` is a model spec :func:`~stylebias.training.loop.build_model` knows."""
-    depth = spec.removeprefix("cifar_resnet") if spec.startswith("cifar_resnet") else None
-    if spec in ("small_resnet", "smallresnet") or (depth is not None and (depth == "" or depth.isdigit())):
-        return
-    if spec.partition(":")[0] in ("torchvision", "timm") and spec.partition(":")[2]:
-        return
-    raise InvalidArgumentError(f"unknown model spec {spec!r}; use {_MODEL_SPECS}")
+    """Raise unless ``spec`` is a well-formed model spec (:func:`stylebias.models.parse_spec`:
+    no import, no download); a bare name must be registered (``stylebias list models``)."""
+    from ..models import parse_spec
+
+    parse_spec(spec)
 
 
 def validate_config(cfg: TrainConfig) -> None:

@@ -1,9 +1,13 @@
-"""``train(cfg)``: one training run with checkpoints, exact resume, evaluation and logs."""
+"""``train(cfg)``: one training run with checkpoints, exact resume, evaluation and logs.
+
+A run is a few named steps around one :class:`~stylebias.training.run_state.RunState`:
+``_set_up`` (network, method, optimiser, generators), ``_train_step``, ``_evaluate``,
+``_save_checkpoint`` and ``_finish``; the state writes and reads the checkpoint itself.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -17,19 +21,21 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..errors import DataError, InvalidArgumentError
+from ..errors import InvalidArgumentError
 from ..io import atomic_write, write_json
 from ..layers import style_layers
+from ..models import build_classifier, builder_options
 from ..runtime import distributed, resolve_device
-from .config import TrainConfig, check_model_spec, validate_config
+from .config import TrainConfig, validate_config
 from .data import BatchStream, DataBundle, seed_for
 from .evaluate import accuracy, corruption_error, cue_conflict_shape_bias
 from .identity import default_run_dir, resolve_hparams, run_identity
 from .methods import Method, create_method
 from .metrics_log import MetricsLog, summary_writer_class
+from .run_state import RunState
 from .run_folder import CHECKPOINT, DONE, RESULTS, check_output_dir, check_stored_config, load_checkpoint, read_results, start_run_folder
 
-__all__ = ["train", "TrainResult", "build_model", "resolve_device"]
+__all__ = ["train", "TrainResult", "RunState", "resolve_device"]
 
 log = logging.getLogger(__name__)
 
@@ -53,50 +59,6 @@ class TrainResult:
     config: dict[str, Any]
     hparams: dict[str, Any]
     model: nn.Module | None = None  # the trained network (None when read back from disk)
-
-
-def build_model(spec: str, num_classes: int, pretrained: bool = False, width: int = 32) -> nn.Module:
-    """A classifier with ``num_classes`` outputs from a model spec (``width``: small_resnet's)."""
-    if spec in ("small_resnet", "smallresnet"):
-        from .nets import small_resnet
-
-        return small_resnet(num_classes, width)
-    if spec.startswith("cifar_resnet"):
-        from .nets import cifar_resnet
-
-        return cifar_resnet(int(spec.removeprefix("cifar_resnet") or 18), num_classes)
-    if spec.startswith("torchvision:"):
-        import torchvision
-
-        name = spec.split(":", 1)[1]
-        if pretrained:
-            model = torchvision.models.get_model(name, weights="DEFAULT")
-            return _replace_classifier(model, num_classes)
-        return torchvision.models.get_model(name, num_classes=num_classes)
-    if spec.startswith("timm:"):
-        try:
-            import timm
-        except ImportError:
-            raise InvalidArgumentError(f"model {spec!r} needs timm: pip install timm") from None
-        return timm.create_model(spec.split(":", 1)[1], pretrained=pretrained, num_classes=num_classes)
-    check_model_spec(spec)  # raises: the spec is none of the above
-    raise AssertionError(f"check_model_spec accepted {spec!r}")  # pragma: no cover
-
-
-def _replace_classifier(model: nn.Module, num_classes: int) -> nn.Module:
-    """Swap the last nn.Linear for a fresh one with ``num_classes`` outputs."""
-    last = None
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear):
-            last = name
-    if last is None:
-        raise InvalidArgumentError("the model has no nn.Linear classifier to resize")
-    parent_name, _, attr = last.rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    old = getattr(parent, attr)
-    if old.out_features != num_classes:
-        setattr(parent, attr, nn.Linear(old.in_features, num_classes))
-    return model
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -133,9 +95,10 @@ def _style_augment(cfg: TrainConfig, device: torch.device, generator: torch.Gene
     return StyleAugment(stylizer, cfg.style_augment, fraction=cfg.style_augment_fraction, generator=generator)
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+def _save_checkpoint(path: Path, state: RunState) -> None:
+    """Write ``state``'s checkpoint atomically (an interruption leaves the previous one)."""
     with atomic_write(path) as tmp:
-        torch.save(state, tmp)
+        torch.save(state.state_dict(), tmp)
 
 
 def _evaluate(method: Method, data: DataBundle, cfg: TrainConfig, device: torch.device) -> dict[str, Any]:
@@ -176,38 +139,78 @@ def _run_device(cfg: TrainConfig, world: int) -> torch.device:
     return device
 
 
-def _load_training_state(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
-                         scheduler: Any, method: Method, path: Path) -> None:
-    """Load the checkpoint's weights and optimiser state (the RNG states come last, separately)."""
-    try:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        method.scaler.load_state_dict(state["scaler"])  # type: ignore[union-attr]
-    except (RuntimeError, KeyError, ValueError) as err:
-        raise DataError(f"checkpoint {path} does not fit this run's model or optimiser ({str(err)[:200]}); "
-                        f"delete it to restart from step 0, or delete {path.parent}") from None
+def _set_up(cfg: TrainConfig, data: DataBundle, hparams: dict[str, Any], device: torch.device,
+            rank: int, world: int) -> RunState:
+    """Build the network (same initial weights on every rank), the method around it (DDP under
+    torchrun), its optimiser and schedule, and the run's generators, at step 0."""
+    torch.manual_seed(seed_for(cfg.seed, "init"))
+    width = {"width": int(hparams["model_width"])} if "width" in builder_options(cfg.model) else {}
+    network = build_classifier(cfg.model, data.num_classes, pretrained=cfg.pretrained, **width)
+    layer_gen = torch.Generator().manual_seed(seed_for(cfg.seed, "layers", rank))
+    method = create_method(
+        cfg.method, network, hparams, layer_after=cfg.layer_after, layer_preset=cfg.layer_preset,
+        generator=layer_gen, amp_dtype=_amp_dtype(cfg, device),
+    )
+    method.to(device)
+    if world > 1:
+        method.distribute(device)
+    optimizer = method.configure_optimizer()
+    scheduler = _scheduler(optimizer, cfg.steps, int(hparams["warmup_steps"]))
+    augment_gen = torch.Generator().manual_seed(seed_for(cfg.seed, "style_augment", rank))
+    return RunState(method, optimizer, scheduler, layer_gen, augment_gen, device, cfg.to_dict(), hparams)
 
 
-def _rng_states(layer_gen: torch.Generator, augment_gen: torch.Generator, device: torch.device) -> dict[str, Any]:
-    """Every random state the run draws from, for the checkpoint."""
-    states = {"layer_generator": layer_gen.get_state(), "torch_rng": torch.get_rng_state(),
-              "augment_generator": augment_gen.get_state()}
-    if device.type == "cuda":
-        states["cuda_rng"] = torch.cuda.get_rng_state(device)
-    return states
+class _Batches:
+    """The training batches from any step on: the training stream (with on-the-fly
+    stylization), then the fine-tuning stream of original images."""
+
+    def __init__(self, cfg: TrainConfig, data: DataBundle, state: RunState, rank: int, world: int) -> None:
+        self.cfg, self.data, self.device, self.rank, self.world = cfg, data, state.device, rank, world
+        self.stream = self._stream_from(state.step)
+        self.augment = _style_augment(cfg, state.device, state.augment_generator) if cfg.style_augment else None
+
+    def _stream_from(self, step: int) -> BatchStream:
+        cfg, data = self.cfg, self.data
+        if step < cfg.steps:
+            return BatchStream(data.train, cfg.batch_size, seed_for(cfg.seed, "data"), step, cfg.workers, self.rank, self.world)
+        finetune = data.finetune if data.finetune is not None else data.train
+        return BatchStream(finetune, cfg.batch_size, seed_for(cfg.seed, "finetune"), step - cfg.steps, cfg.workers,
+                           self.rank, self.world)
+
+    def batch_for(self, step: int, start: int) -> list[torch.Tensor]:
+        """The batch of step ``step`` (1-based) of a run (re)started at step ``start``."""
+        cfg = self.cfg
+        if step == cfg.steps + 1 and start < cfg.steps and cfg.finetune_steps:
+            self.stream = self._stream_from(cfg.steps)  # the fine-tuning phase: original data only
+        batch = [t.to(self.device, non_blocking=True) for t in next(self.stream)]
+        if self.augment is not None and step <= cfg.steps:  # fine-tuning sees original images
+            batch[0] = self.augment(batch[0])
+        return batch
 
 
-def _restore_rng_states(state: dict[str, Any], layer_gen: torch.Generator, augment_gen: torch.Generator,
-                        device: torch.device) -> None:
-    """Restore every random state of the checkpoint. Call it after everything that draws from
-    them at start-up is built (model, data stream, stylizer), so those draws cannot shift them."""
-    layer_gen.set_state(state["layer_generator"].cpu())
-    torch.set_rng_state(state["torch_rng"].cpu())
-    if "augment_generator" in state:
-        augment_gen.set_state(state["augment_generator"].cpu())
-    if "cuda_rng" in state and device.type == "cuda":
-        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
+def _train_step(state: RunState, batch: list[torch.Tensor]) -> dict[str, float]:
+    """One optimisation step and one scheduler step; the method's logs."""
+    logs = state.method.update(tuple(batch))
+    state.scheduler.step()
+    state.step += 1
+    return logs
+
+
+def _finish(state: RunState, cfg: TrainConfig, out: Path, is_main: bool) -> TrainResult:
+    """The run's result (written as results.json with the ``done`` marker by the main process)."""
+    history = state.history
+    final = history[-1] if history else {}
+    with_val = [h for h in history if "val_acc" in h]
+    selected = max(with_val, key=lambda h: h["val_acc"]) if with_val else final
+    result = TrainResult(final=final, selected=selected, history=history, output_dir=out, config=cfg.to_dict(),
+                         hparams=state.hparams, model=state.network)
+    if is_main:
+        saved = {k: v for k, v in result.__dict__.items() if k not in ("output_dir", "model")}
+        write_json(saved, out / RESULTS)
+        (out / DONE).touch()
+    for layer in style_layers(state.network):
+        layer.generator = None  # the run is over: do not keep references to its generator
+    return result
 
 
 def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
@@ -243,82 +246,41 @@ def train(cfg: TrainConfig, data: DataBundle | None = None) -> TrainResult:
     device = _run_device(cfg, world)
     data = data if data is not None else build_data(cfg)
 
-    torch.manual_seed(seed_for(cfg.seed, "init"))  # same initial weights on every rank
-    model = build_model(cfg.model, data.num_classes, cfg.pretrained, int(hparams["model_width"]))
-    layer_gen = torch.Generator().manual_seed(seed_for(cfg.seed, "layers", rank))
-    method = create_method(
-        cfg.method, model, hparams, layer_after=cfg.layer_after, layer_preset=cfg.layer_preset,
-        generator=layer_gen, amp_dtype=_amp_dtype(cfg, device),
-    )
-    method.to(device)
-    if world > 1:
-        method.model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = method.configure_optimizer()
-    scheduler = _scheduler(optimizer, cfg.steps, int(hparams["warmup_steps"]))
-
+    state = _set_up(cfg, data, hparams, device, rank, world)
     ckpt_path = out / CHECKPOINT
-    state = load_checkpoint(out, device, identity) if cfg.resume and ckpt_path.exists() else None
-    start, history = (int(state["step"]), json.loads(state["history"])) if state is not None else (0, [])
-    if state is not None:
-        _load_training_state(state, model, optimizer, scheduler, method, ckpt_path)
-    total = cfg.steps + cfg.finetune_steps
-
-    def stream_from(step: int) -> BatchStream:
-        if step < cfg.steps:
-            return BatchStream(data.train, cfg.batch_size, seed_for(cfg.seed, "data"), step, cfg.workers, rank, world)
-        finetune = data.finetune if data.finetune is not None else data.train
-        return BatchStream(finetune, cfg.batch_size, seed_for(cfg.seed, "finetune"), step - cfg.steps, cfg.workers, rank, world)
-
-    stream = stream_from(start)
-    augment, augment_gen = None, torch.Generator().manual_seed(seed_for(cfg.seed, "style_augment", rank))
-    if cfg.style_augment:
-        augment = _style_augment(cfg, device, augment_gen)
-    if state is not None:
-        _restore_rng_states(state, layer_gen, augment_gen, device)
+    checkpoint = load_checkpoint(out, device, identity) if cfg.resume and ckpt_path.exists() else None
+    if checkpoint is not None:
+        state.load_state_dict(checkpoint, ckpt_path)
+    start = state.step
+    batches = _Batches(cfg, data, state, rank, world)  # may draw from the RNGs: before restoring them
+    if checkpoint is not None:
+        state.restore_random_state(checkpoint)
         log.info("resumed %s at step %d", out, start)
     if is_main:
-        start_run_folder(out, cfg.to_dict(), hparams, fresh=state is None)
+        start_run_folder(out, cfg.to_dict(), hparams, fresh=checkpoint is None)
         metrics_log = MetricsLog(out, cfg.log_format, start, cfg.tensorboard)
 
-    method.train()
+    total = cfg.steps + cfg.finetune_steps
+    state.method.train()
     bar = tqdm(total=total, initial=start, disable=not (cfg.progress and is_main), desc=f"{cfg.method}", unit="step")
     window_start, window_images = time.perf_counter(), 0
     for step in range(start + 1, total + 1):
-        if step == cfg.steps + 1 and start < cfg.steps and cfg.finetune_steps:
-            stream = stream_from(cfg.steps)  # the fine-tuning phase: original data only
-        batch = [t.to(device, non_blocking=True) for t in next(stream)]
-        if augment is not None and step <= cfg.steps:  # fine-tuning sees original images
-            batch[0] = augment(batch[0])
-        logs = method.update(batch)
-        scheduler.step()
+        batch = batches.batch_for(step, start)
+        logs = _train_step(state, batch)
         window_images += batch[0].shape[0] * world
         bar.update(1)
         bar.set_postfix(loss=f"{logs['loss']:.3f}")
         if step % cfg.checkpoint_every == 0 or step in (cfg.steps, total):
             elapsed = time.perf_counter() - window_start
-            row: dict[str, Any] = {"step": step, **logs, "lr": scheduler.get_last_lr()[0], "images_per_s": window_images / max(elapsed, 1e-9)}
+            row: dict[str, Any] = {"step": step, **logs, "lr": state.scheduler.get_last_lr()[0],
+                                   "images_per_s": window_images / max(elapsed, 1e-9)}
             if is_main:
-                row.update(_evaluate(method, data, cfg, device))
-                history.append(row)
+                row.update(_evaluate(state.method, data, cfg, device))
+                state.history.append(row)
                 metrics_log.write(row)
-                _save_checkpoint(ckpt_path, {
-                    "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": method.scaler.state_dict(),  # type: ignore[union-attr]
-                    **_rng_states(layer_gen, augment_gen, device),
-                    "history": json.dumps(history), "config": json.dumps(cfg.to_dict()), "hparams": json.dumps(hparams),
-                })
+                _save_checkpoint(ckpt_path, state)
             if world > 1:
                 dist.barrier()
             window_start, window_images = time.perf_counter(), 0
     bar.close()
-    final = history[-1] if history else {}
-    with_val = [h for h in history if "val_acc" in h]
-    selected = max(with_val, key=lambda h: h["val_acc"]) if with_val else final
-    result = TrainResult(final=final, selected=selected, history=history, output_dir=out, config=cfg.to_dict(), hparams=hparams, model=model)
-    if is_main:
-        saved = {k: v for k, v in result.__dict__.items() if k not in ("output_dir", "model")}
-        write_json(saved, out / RESULTS)
-        (out / DONE).touch()
-    for layer in style_layers(model):
-        layer.generator = None  # the run is over: do not keep references to its generator
-    return result
+    return _finish(state, cfg, out, is_main)

@@ -71,6 +71,14 @@ class Method(nn.Module):
         self.optimizer: torch.optim.Optimizer | None = None
         self.scaler: torch.amp.GradScaler | None = None
 
+    def distribute(self, device: torch.device) -> None:
+        """Wrap ``self.model`` in DistributedDataParallel (one process of a torchrun run);
+        call it after ``to(device)`` and before :meth:`configure_optimizer`. The method holds
+        the only handle to the network; ``stylebias.runtime.unwrap`` reaches the bare one."""
+        self.model = nn.parallel.DistributedDataParallel(
+            self.model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
     def configure_optimizer(self) -> torch.optim.Optimizer:
         """Create the optimiser (after any DDP wrapping of ``self.model``)."""
         hp = self.hparams

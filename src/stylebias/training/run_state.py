@@ -1,0 +1,98 @@
+"""``RunState``: what a training run carries from step to step, and its checkpoint.
+
+The checkpoint's keys are written by :meth:`RunState.state_dict` and read by
+:meth:`RunState.load_state_dict` / :meth:`RunState.restore_random_state` alone; the keys every
+checkpoint must hold are :data:`~stylebias.training.run_folder.CHECKPOINT_KEYS`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import DataError
+from ..runtime import unwrap
+from .methods import Method
+
+__all__ = ["RunState"]
+
+
+@dataclass
+class RunState:
+    """The method (which holds the network, DDP-wrapped or not), its optimiser, scheduler and
+    grad scaler, every random generator the run draws from, the step reached and the
+    evaluations so far.
+
+    Attributes:
+        method: owns the network (``method.model``) and the grad scaler.
+        optimizer, scheduler: the method's optimiser and its learning-rate schedule.
+        layer_generator: the style layers' generator.
+        augment_generator: on-the-fly stylization's generator.
+        device: where the run computes (its CUDA RNG is part of the state).
+        config, hparams: the run's config and resolved hyperparameters (stored for identity checks).
+        step: optimisation steps done.
+        history: one row per evaluation.
+    """
+
+    method: Method
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    layer_generator: torch.Generator
+    augment_generator: torch.Generator
+    device: torch.device
+    config: dict[str, Any]
+    hparams: dict[str, Any]
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def network(self) -> nn.Module:
+        """The bare network (inside any DDP wrapper)."""
+        return unwrap(self.method.model)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The checkpoint: weights, optimiser, schedule, scaler, every RNG state, step, history, config."""
+        state = {
+            "step": self.step, "model": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.method.scaler.state_dict(),  # type: ignore[union-attr]
+            "layer_generator": self.layer_generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "augment_generator": self.augment_generator.get_state(),
+            "history": json.dumps(self.history), "config": json.dumps(self.config), "hparams": json.dumps(self.hparams),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], path: Path) -> None:
+        """Load weights, optimiser, schedule, scaler, step and history from checkpoint ``state``
+        (read from ``path``, named in errors). The random states are restored separately by
+        :meth:`restore_random_state`, once start-up has stopped drawing from them.
+
+        Raises:
+            DataError: the checkpoint does not fit this run's network or optimiser.
+        """
+        try:
+            self.network.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.method.scaler.load_state_dict(state["scaler"])  # type: ignore[union-attr]
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise DataError(f"checkpoint {path} does not fit this run's model or optimiser ({str(err)[:200]}); "
+                            f"delete it to restart from step 0, or delete {path.parent}") from None
+        self.step, self.history = int(state["step"]), json.loads(state["history"])
+
+    def restore_random_state(self, state: dict[str, Any]) -> None:
+        """Restore every random state of checkpoint ``state``. Call it after everything that
+        draws from them at start-up is built (network, data stream, stylizer), so those draws
+        cannot shift them."""
+        self.layer_generator.set_state(state["layer_generator"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "augment_generator" in state:  # checkpoints from before on-the-fly stylization
+            self.augment_generator.set_state(state["augment_generator"].cpu())
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
