@@ -96,8 +96,8 @@ def test_bad_locations_get_specific_errors(resnet):
         stylebias.attach(small_cnn(), "mixstyle", preset="resnet")
     with pytest.raises(InvalidArgumentError, match="exactly one of"):
         stylebias.attach(net, "mixstyle")
-    with pytest.raises(InvalidArgumentError, match="cannot go to 2 places"):
-        stylebias.attach(net, MixStyle(), after=["layer1", "layer2"])
+    with pytest.raises(InvalidArgumentError, match="give the generator to the layer's constructor"):
+        stylebias.attach(net, MixStyle(), after=["layer1", "layer2"], generator=torch.Generator())
     with pytest.raises(UnknownNameError, match="unknown preset 'resnt'. Did you mean 'resnet'"):
         stylebias.attach(net, "mixstyle", preset="resnt")
 
@@ -119,6 +119,37 @@ def test_one_generator_shared_by_all_created_layers_reproduces_a_run():
         return [net(x) for _ in range(4)]
 
     assert all(torch.equal(a, b) for a, b in zip(run(), run()))
+
+
+class ReadmeMixStyleNet(nn.Module):
+    """The MixStyle README's usage: one MixStyle module, called after two stages."""
+
+    def __init__(self, mixstyle):
+        super().__init__()
+        self.net = small_cnn()
+        self.mixstyle = mixstyle
+
+    def forward(self, x):
+        x = self.mixstyle(self.net[:3](x))
+        x = self.mixstyle(self.net[3:6](x))
+        return self.net[6:](x)
+
+
+def test_one_instance_attached_at_several_places_runs_like_the_mixstyle_readme():
+    x = torch.randn(6, 3, 8, 8)
+    torch.manual_seed(0)
+    readme = ReadmeMixStyleNet(MixStyle(p=0.5, generator=torch.Generator().manual_seed(3))).train()
+    net = copy.deepcopy(readme.net)
+    keys = list(net.state_dict())
+    layer = MixStyle(p=0.5, generator=torch.Generator().manual_seed(3))
+    handle = stylebias.attach(net, layer, after=["2", "5"])
+    assert handle.layers["2"] is handle.layers["5"] is layer
+    assert stylebias.layers.style_layers(net) == [layer]
+    assert list(net.state_dict()) == keys
+    # same generator, one firing draw per call at each place, in the README's order
+    assert all(torch.equal(readme(x), net(x)) for _ in range(8))
+    with stylebias.disabled(net):
+        assert torch.equal(net(x), readme.net(x))
 
 
 def test_disabled_restores_each_previous_state():

@@ -192,14 +192,16 @@ def attach(
     """Run a style layer on the output of named submodules of any model.
 
     Each location gets its own layer instance (built from ``layer`` and ``kwargs``), called by
-    a forward hook; it follows the model's train/eval mode. No submodule, parameter or
+    a forward hook; it follows the model's train/eval mode. Given one instance, every location
+    runs that instance (as the MixStyle README applies one module after two stages): one
+    generator, and each call decides on its own whether to fire. No submodule, parameter or
     ``state_dict`` key is added, so checkpoints load with or without the layers, and an
     eval-mode model exports as if they were not there.
 
     Args:
         model: any ``nn.Module`` (torchvision, timm, your own).
         layer: a registered name (``"mixstyle"``, ``"pAdaIN"``, ...), a StyleLayer class or
-            factory, or one StyleLayer instance (then only one location is allowed).
+            factory, or one StyleLayer instance (shared by all the locations).
         after: dotted module names from ``model.named_modules()``, or wildcards such as
             ``"layer*.0.conv1"``. Give this or ``preset``.
         preset: a placement from the paper of the layer for a backbone family, e.g.
@@ -213,8 +215,8 @@ def attach(
 
     Raises:
         UnknownNameError: a location does not exist (close names are suggested).
-        InvalidArgumentError: neither or both of ``after``/``preset``, or a preset that does
-            not fit the model.
+        InvalidArgumentError: neither or both of ``after``/``preset``, a preset that does
+            not fit the model, or ``generator`` given with a layer instance.
 
     Example:
         >>> import torchvision
@@ -234,18 +236,18 @@ def attach(
         if not locations:
             raise InvalidArgumentError("after= is empty; name at least one submodule")
     names = _resolve(model, locations)
-    if isinstance(layer, StyleLayer) and len(names) > 1:
+    if isinstance(layer, StyleLayer) and generator is not None:
         raise InvalidArgumentError(
-            f"one {type(layer).__name__} instance cannot go to {len(names)} places; pass its "
-            "name or class to get one layer per location"
+            f"attach() got a {type(layer).__name__} instance and generator=; give the generator "
+            "to the layer's constructor, or pass the layer's name or class"
         )
-    if generator is not None and not isinstance(layer, StyleLayer):
+    if generator is not None:
         kwargs["generator"] = generator
     modules = dict(model.named_modules())
     layers: dict[str, StyleLayer] = {}
     hooks: list[RemovableHandle] = []
     for name in names:
-        style_layer = create_style_layer(layer, **kwargs)
+        style_layer = create_style_layer(layer, **kwargs)  # an instance is returned as is
         hooks.append(modules[name].register_forward_hook(AttachHook(style_layer, name)))
         layers[name] = style_layer
     return AttachHandle(layers, hooks)

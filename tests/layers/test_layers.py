@@ -1,4 +1,5 @@
 import copy
+import inspect
 import pickle
 
 import pytest
@@ -12,6 +13,7 @@ from stylebias.layers import (
     AdversarialStyle,
     EFDMix,
     MixStyle,
+    STYLE_LAYERS,
     PermutedAdaIN,
     StyleLayer,
     create_style_layer,
@@ -195,15 +197,60 @@ def test_bad_arguments_are_reported():
         MixStyle().train()(torch.randn(4, 8))
 
 
-@pytest.mark.parametrize("name", RANDOM)
+@pytest.mark.parametrize("name", [n for n in RANDOM if "eps" in inspect.signature(STYLE_LAYERS.get(n)).parameters])
 def test_eps_zero_is_refused(name):
     # eps = 0 divides 0 by 0 on a constant (e.g. dead ReLU) channel: NaN outputs and gradients
     with pytest.raises(InvalidArgumentError, match="eps must be > 0, got 0"):
         create_style_layer(name, eps=0)
 
 
+def test_efdmix_has_no_eps():
+    assert "eps" not in inspect.signature(EFDMix).parameters
+    with pytest.raises(InvalidArgumentError, match="EFDMix has no eps: exact distribution matching needs no variance"):
+        EFDMix(eps=1e-6)
+    with pytest.raises(TypeError, match="unexpected argument.*beta"):
+        EFDMix(beta=1.0)
+
+
 def test_repr_shows_hyperparameters():
-    assert repr(MixStyle(p=0.3, mix="crossdomain")) == "MixStyle(p=0.3, alpha=0.1, eps=1e-06, mix='crossdomain')"
+    assert repr(MixStyle(p=0.3, mix="crossdomain")) == (
+        "MixStyle(p=0.3, alpha=0.1, eps=1e-06, mix='crossdomain', global_batch=False)"
+    )
+    assert repr(DSU(factor=2.0)) == "DSU(p=0.5, eps=1e-06, factor=2.0)"
+    assert repr(EFDMix(active=False)) == "EFDMix(p=0.5, alpha=0.1, mix='random', global_batch=False, active=False)"
+
+
+def _non_default_arguments(cls):
+    """A value unlike the default for each named constructor argument (not generator/active)."""
+    values = {}
+    for param in inspect.signature(cls).parameters.values():
+        if param.name in ("generator", "active") or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            continue
+        default = param.default
+        if isinstance(default, bool):
+            values[param.name] = not default
+        elif isinstance(default, int):
+            values[param.name] = default + 1
+        elif isinstance(default, float):
+            values[param.name] = round(default / 2, 9) if param.name == "p" else default * 3
+        elif default is None:
+            values[param.name] = 0.25
+        elif param.name == "mix":
+            values[param.name] = "crossdomain"
+        else:
+            raise AssertionError(f"no test value for {cls.__name__}.{param.name}={default!r}")
+    if values.get("global_batch") and values.get("mix") == "crossdomain":
+        values["global_batch"] = False  # global_batch supports mix='random' only
+    return values
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_extra_repr_shows_every_constructor_hyperparameter(name):
+    cls = STYLE_LAYERS.get(name)
+    values = _non_default_arguments(cls)
+    text = cls(**values).extra_repr()
+    shown = dict(item.split("=", 1) for item in text.split(", "))
+    assert shown == {k: repr(v) for k, v in values.items()}
 
 
 def test_new_layers_plug_in_with_a_class():

@@ -98,12 +98,6 @@ class AdversarialStyle(StyleLayer):
             return self.apply_params(x, self.sample_params(x))
         return super().forward(x, params)
 
-    def extra_repr(self) -> str:
-        return (
-            f"p={self.p}, steps={self.steps}, step_size={self.step_size}, bound={self.bound}, "
-            f"per_instance={self.per_instance}, clamp_min={self.clamp_min}"
-        )
-
 
 @contextmanager
 def perturb_style(

@@ -1,19 +1,21 @@
-"""The one base class of every style layer, and the batch-mixing draw two layers share."""
+"""The one base class of every style layer, its hyperparameters, and the hook that attaches it."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from .. import _random
-from .._checks import check_choice, check_positive, check_prob, check_shape
-from ..errors import InvalidArgumentError, ShapeError
+from .._checks import check_prob, check_shape
+from ..errors import ShapeError
 
-__all__ = ["StyleLayer", "MIX_MODES", "sample_mixing", "init_mixing", "AttachHook", "style_layers"]
+__all__ = ["StyleLayer", "layer_hyperparameters", "AttachHook", "style_layers"]
 
-MIX_MODES = ("random", "crossdomain")
+# constructor arguments that control a layer at run time rather than describe it
+RUNTIME_ARGUMENTS = frozenset({"generator", "active"})
 
 
 class StyleLayer(nn.Module):
@@ -72,53 +74,22 @@ class StyleLayer(nn.Module):
         return self.apply_params(x, self.sample_params(x, self.generator))
 
     def extra_repr(self) -> str:
-        fields = {k: getattr(self, k) for k in ("p", "alpha", "eps", "mix") if hasattr(self, k)}
-        text = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+        """Every hyperparameter (see :func:`layer_hyperparameters`), stored under its own name."""
+        names = [n for n in layer_hyperparameters(type(self)) if hasattr(self, n)]
+        text = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
         return text + ("" if self.active else ", active=False")
 
 
-def sample_mixing(
-    x: Tensor,
-    mix: str,
-    alpha: float,
-    generator: torch.Generator | None,
-    domains: Tensor | None = None,
-) -> dict[str, Tensor]:
-    """Partner indices and Beta(alpha, alpha) weights for MixStyle-type layers.
+def layer_hyperparameters(layer_cls: type[StyleLayer]) -> dict[str, inspect.Parameter]:
+    """The constructor arguments of a style layer class that are hyperparameters, in order.
 
-    ``mix='random'`` shuffles the batch; ``mix='crossdomain'`` pairs each sample with one of a
-    different domain: from ``domains`` labels when given, else the other half of the batch.
+    That is every named argument except ``generator`` and ``active`` (run-time controls) and
+    ``*args``/``**kwargs``. The training hyperparameter table, ``extra_repr`` and the run
+    identity all read this one list, so a newly registered layer needs no other declaration.
     """
-    batch = x.shape[0]
-    if mix == "crossdomain" and domains is not None:
-        if domains.numel() != batch:
-            raise ShapeError(
-                f"got {domains.numel()} domain labels for a batch of {batch}; pass one label "
-                "per sample of the batch that reaches the layer"
-            )
-        perm = _random.domain_perm(domains.flatten(), generator)
-    elif mix == "crossdomain":
-        perm = _random.crossdomain_perm(batch, generator)
-    else:
-        perm = _random.random_perm(batch, generator)
-    lam = _random.sample_beta(alpha, batch, generator)
-    return {"perm": perm.to(x.device, non_blocking=True), "lam": lam.to(x.device, non_blocking=True)}
-
-
-def init_mixing(layer: StyleLayer, alpha: float, eps: float, mix: str, global_batch: bool = False) -> None:
-    """Check and store the options shared by the layers that mix statistics between samples.
-
-    ``layer.domains`` (a ``(B,)`` label tensor, or None) guides ``mix='crossdomain'``; set it
-    with :func:`stylebias.mixing_domains` or directly before the forward pass.
-    ``global_batch=True`` mixes across all DDP ranks (``mix='random'`` only).
-    """
-    layer.alpha = check_positive(alpha, "alpha")
-    layer.eps = check_positive(eps, "eps")
-    layer.mix = check_choice(mix, MIX_MODES, "mix")
-    layer.domains = None
-    if global_batch and mix != "random":
-        raise InvalidArgumentError("global_batch mixing supports mix='random' only")
-    layer.global_batch = bool(global_batch)
+    params = inspect.signature(layer_cls).parameters.values()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p for p in params if p.kind in named and p.name not in RUNTIME_ARGUMENTS}
 
 
 class AttachHook:

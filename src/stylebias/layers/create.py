@@ -1,7 +1,8 @@
 """The style-layer registry: every layer reachable by name.
 
 Adding a layer takes a function in :mod:`stylebias.functional`, a class in its own file here
-and one ``STYLE_LAYERS.register`` line below.
+and one ``STYLE_LAYERS.register`` line below. The layer is then also a training method, whose
+hyperparameters and defaults come from its constructor (:func:`layer_hyperparameters`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def create_style_layer(spec: LayerSpec, **kwargs: Any) -> StyleLayer:
     Args:
         spec: ``"mixstyle"`` (any case; see :func:`list_style_layers`), a StyleLayer
             subclass, a callable returning a StyleLayer, or an instance (returned as is).
-        **kwargs: constructor arguments (``p``, ``alpha``, ``eps``, ``mix``, ``generator``, ...).
+        **kwargs: constructor arguments (``p`` always; ``alpha``, ``eps``, ``mix``, ... as the
+            layer has them; ``generator``).
 
     Raises:
         UnknownNameError: unknown name; the message lists the close and the available ones.
@@ -42,7 +44,7 @@ def create_style_layer(spec: LayerSpec, **kwargs: Any) -> StyleLayer:
 
     Example:
         >>> create_style_layer("MixStyle", p=0.5, alpha=0.1)
-        MixStyle(p=0.5, alpha=0.1, eps=1e-06, mix='random')
+        MixStyle(p=0.5, alpha=0.1, eps=1e-06, mix='random', global_batch=False)
     """
     if isinstance(spec, StyleLayer):
         if kwargs:

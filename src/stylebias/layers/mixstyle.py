@@ -7,18 +7,20 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._checks import check_positive
 from ..functional import mixstyle
-from .base import StyleLayer, init_mixing, sample_mixing
-from .global_batch import global_mixing, world_size
+from .mixing import MixingLayer
 
 __all__ = ["MixStyle"]
 
 
-class MixStyle(StyleLayer):
+class MixStyle(MixingLayer):
     """Mix instance statistics between samples with Beta(alpha, alpha) weights (Zhou et al.).
 
     Where to insert: after the first two or three residual stages of a ResNet, never after
-    the last (``stylebias.attach(model, "mixstyle", preset="resnet")`` uses stages 1-3).
+    the last (``stylebias.attach(model, "mixstyle", preset="resnet")`` uses stages 1-3). As in
+    the MixStyle README, one instance may run at several places
+    (``stylebias.attach(model, layer, after=["layer1", "layer2"])``).
 
     Args:
         p: probability of mixing at each training forward pass.
@@ -32,11 +34,16 @@ class MixStyle(StyleLayer):
         generator: optional ``torch.Generator`` for the draws.
         active: see :class:`StyleLayer`.
 
+    Reference:
+        Zhou et al., "Domain Generalization with MixStyle", ICLR 2021, arXiv:2104.02008.
+
     Example:
         >>> layer = MixStyle(p=1.0, alpha=0.1).train()
         >>> layer(torch.randn(4, 8, 16, 16)).shape
         torch.Size([4, 8, 16, 16])
     """
+
+    gathers = "stats"
 
     def __init__(
         self,
@@ -49,16 +56,8 @@ class MixStyle(StyleLayer):
         generator: torch.Generator | None = None,
         active: bool = True,
     ) -> None:
-        super().__init__(p, generator=generator, active=active)
-        init_mixing(self, alpha, eps, mix, global_batch)
-
-    def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
-        return sample_mixing(x, self.mix, self.alpha, generator, self.domains)
-
-    def forward(self, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
-        if params is None and self.global_batch and self.training and self.active and world_size() > 1:
-            return global_mixing(self, x, "stats")
-        return super().forward(x, params)
+        super().__init__(p, alpha, mix, global_batch, generator=generator, active=active)
+        self.eps = check_positive(eps, "eps")
 
     def apply_params(self, x: Tensor, params: dict[str, Any]) -> Tensor:
         return mixstyle(x, params["perm"], params["lam"], self.eps)

@@ -1,6 +1,10 @@
 """The only home of training defaults and random-search ranges (DomainBed's hparams_registry).
 
-``default_hparams(method)`` gives the values a run uses unless overridden;
+``default_hparams(method)`` gives the values a run uses unless overridden: the optimiser and
+model settings below, plus, for a method that is a style layer, every hyperparameter of the
+layer's constructor with its default there (:func:`stylebias.layers.layer_hyperparameters`),
+so a newly registered layer trains without an edit here. The table below only adds search
+ranges and training defaults that differ from a layer's own.
 ``random_hparams(method, seed)`` draws a configuration for a sweep, each value seeded by
 (seed, name) so adding a hyperparameter never changes the draws of the others.
 """
@@ -8,13 +12,15 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import UnknownNameError
+from ..layers import STYLE_LAYERS, layer_hyperparameters
 
-__all__ = ["default_hparams", "random_hparams", "HPARAMS"]
+__all__ = ["default_hparams", "random_hparams", "known_hparams", "HPARAMS"]
 
 Sampler = Callable[[np.random.Generator], Any]
 
@@ -42,7 +48,8 @@ _COMMON: dict[str, tuple[Any, Sampler]] = {
     "model_width": (32, _fixed(32)),  # channels of small_resnet's first stage
 }
 
-# method -> its own hyperparameters (passed to the style layer constructor)
+# method -> search ranges (and training defaults that differ from the layer's constructor);
+# a layer hyperparameter missing here keeps its constructor default in every draw
 _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
     "erm": {},
     "padain": {"p": (0.01, _log_uniform(-3, -1))},
@@ -59,15 +66,37 @@ _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
 HPARAMS = _METHOD
 
 
+def _layer_parameters(method: str) -> dict[str, inspect.Parameter]:
+    """The style-layer hyperparameters of ``method`` (none for a method without a layer)."""
+    return layer_hyperparameters(STYLE_LAYERS.get(method)) if method in STYLE_LAYERS else {}
+
+
 def _table(method: str) -> dict[str, tuple[Any, Sampler]]:
-    if method not in _METHOD:
-        raise UnknownNameError(f"no hyperparameters for method {method!r}; known: {', '.join(sorted(_METHOD))}")
-    return {**_COMMON, **_METHOD[method]}
+    layer = _layer_parameters(method)
+    if method not in _METHOD and method not in STYLE_LAYERS:
+        known = sorted(set(_METHOD) | set(STYLE_LAYERS))
+        raise UnknownNameError(f"no hyperparameters for method {method!r}; known: {', '.join(known)}")
+    own = _METHOD.get(STYLE_LAYERS.canonical(method) if method in STYLE_LAYERS else method, {})
+    from_layer = {
+        name: (param.default, _fixed(param.default))
+        for name, param in layer.items()
+        if param.default is not inspect.Parameter.empty
+    }
+    return {**_COMMON, **from_layer, **own}
 
 
 def default_hparams(method: str) -> dict[str, Any]:
-    """The defaults of ``method`` (optimiser settings plus the method's own values)."""
+    """The defaults of ``method``: optimiser/model settings plus its style layer's arguments."""
     return {name: default for name, (default, _) in _table(method).items()}
+
+
+def known_hparams(method: str) -> set[str]:
+    """Every hyperparameter name ``method`` accepts: its defaults plus its layer's arguments.
+
+    A layer argument without a default (a plug-in layer's required option) is known but has
+    no default, so a run must set it.
+    """
+    return set(default_hparams(method)) | set(_layer_parameters(method))
 
 
 def random_hparams(method: str, seed: int) -> dict[str, Any]:

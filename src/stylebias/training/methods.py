@@ -1,14 +1,15 @@
 """Training methods: each one a class with ``update(batch) -> dict`` and ``predict(x)``.
 
-``ERM`` is plain empirical risk minimisation. Every registered style layer is also a method:
-ERM with that layer attached (``StyleLayerMethod``), except the adversarial layer, whose
-update runs the inner maximisation (``AdversarialStyleMethod``).
+Every method takes the same constructor arguments (:class:`Method`). ``ERM`` is plain
+empirical risk minimisation; every registered style layer is also a method: ERM with that
+layer attached (``METHODS`` lists them without a line of their own, so a newly registered
+layer trains at once), except the adversarial layer, whose update runs the inner
+maximisation (``AdversarialStyleMethod``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -18,11 +19,11 @@ from torch import Tensor, nn
 from torch.nn.functional import cross_entropy
 
 from .._registry import Registry
-from ..attach import PRESETS, attach
+from ..attach import PRESETS, AttachHandle, attach
 from ..errors import InvalidArgumentError
-from ..layers import STYLE_LAYERS, perturb_style
+from ..layers import STYLE_LAYERS, layer_hyperparameters, perturb_style
 
-__all__ = ["Method", "ERM", "StyleLayerMethod", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset",
+__all__ = ["Method", "ERM", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset",
            "layer_arguments"]
 
 
@@ -48,9 +49,15 @@ def _unwrap(model: nn.Module) -> nn.Module:
 class Method(nn.Module):
     """Base class: owns the model and its optimiser; the loop calls update() and predict().
 
+    Every method has this constructor, so :func:`create_method` builds any of them alike.
+
     Args:
         model: the network (possibly DDP-wrapped by the caller after construction).
-        hparams: merged hyperparameters (see :mod:`stylebias.training.hparams`).
+        hparams: merged hyperparameters (see :mod:`stylebias.training.hparams`); those that
+            are constructor arguments of the style layer configure it.
+        layer: registry name of a style layer to attach, or None (the registry binds it).
+        layer_after: module names for the layer; default: the preset's placement.
+        layer_preset: ``"auto"`` (the preset that fits the model) or a preset name.
         generator: seeds the method's own randomness (style layers).
         amp_dtype: autocast dtype, or None for full precision.
     """
@@ -60,6 +67,9 @@ class Method(nn.Module):
         model: nn.Module,
         hparams: dict[str, Any],
         *,
+        layer: str | None = None,
+        layer_after: list[str] | None = None,
+        layer_preset: str = "auto",
         generator: torch.Generator | None = None,
         amp_dtype: torch.dtype | None = None,
     ) -> None:
@@ -70,6 +80,10 @@ class Method(nn.Module):
         self.amp_dtype = amp_dtype
         self.optimizer: torch.optim.Optimizer | None = None
         self.scaler: torch.amp.GradScaler | None = None
+        self.layer = STYLE_LAYERS.canonical(layer) if layer is not None else None
+        self.handle: AttachHandle | None = None
+        if self.layer is not None:
+            self.handle = _attach_layer(model, self.layer, self.hparams, layer_after, layer_preset, generator)
 
     def distribute(self, device: torch.device) -> None:
         """Wrap ``self.model`` in DistributedDataParallel (one process of a torchrun run);
@@ -141,46 +155,31 @@ def layer_arguments(method: str) -> set[str]:
     """The constructor arguments of ``method``'s style layer that hparams may set (none for ERM)."""
     if method not in STYLE_LAYERS:
         return set()
-    return set(inspect.signature(STYLE_LAYERS.get(method)).parameters) - {"generator"}
+    return set(layer_hyperparameters(STYLE_LAYERS.get(method)))
 
 
-def _layer_kwargs(layer: str, hparams: dict[str, Any]) -> dict[str, Any]:
-    """The hyperparameters that are constructor arguments of the style layer."""
-    accepted = layer_arguments(layer)
-    return {k: v for k, v in hparams.items() if k in accepted}
+def _attach_layer(
+    model: nn.Module,
+    layer: str,
+    hparams: dict[str, Any],
+    layer_after: list[str] | None,
+    layer_preset: str,
+    generator: torch.Generator | None,
+) -> AttachHandle:
+    """Attach ``layer`` configured by ``hparams``, at ``layer_after`` or the preset's places.
 
-
-class StyleLayerMethod(ERM):
-    """ERM with a style layer attached at ``layer_after`` (or the preset's places).
-
-    Args:
-        layer: registry name of the style layer.
-        layer_after: module names; default: the preset's placement for this model.
-        layer_preset: ``"auto"`` or a preset name.
+    Only values that differ from the layer's own defaults are passed, so a preset's paper
+    values (AdvBN's ``clamp_min=0`` after a ReLU stage) apply unless hparams change them.
     """
-
-    def __init__(
-        self,
-        model: nn.Module,
-        hparams: dict[str, Any],
-        *,
-        layer: str,
-        layer_after: list[str] | None = None,
-        layer_preset: str = "auto",
-        generator: torch.Generator | None = None,
-        amp_dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(model, hparams, generator=generator, amp_dtype=amp_dtype)
-        self.layer = STYLE_LAYERS.canonical(layer)
-        kwargs = _layer_kwargs(self.layer, self.hparams)
-        if layer_after:
-            self.handle = attach(model, self.layer, after=layer_after, generator=generator, **kwargs)
-        else:
-            preset = pick_preset(model, self.layer) if layer_preset == "auto" else layer_preset
-            self.handle = attach(model, self.layer, preset=preset, generator=generator, **kwargs)
+    params = layer_hyperparameters(STYLE_LAYERS.get(layer))
+    kwargs = {k: v for k, v in hparams.items() if k in params and v != params[k].default}
+    if layer_after:
+        return attach(model, layer, after=layer_after, generator=generator, **kwargs)
+    preset = pick_preset(model, layer) if layer_preset == "auto" else layer_preset
+    return attach(model, layer, preset=preset, generator=generator, **kwargs)
 
 
-class AdversarialStyleMethod(StyleLayerMethod):
+class AdversarialStyleMethod(ERM):
     """AdvBN training: clean loss plus the loss under the worst-case style perturbation."""
 
     def update(self, batch: tuple[Tensor, ...]) -> dict[str, float]:
@@ -201,11 +200,43 @@ class AdversarialStyleMethod(StyleLayerMethod):
         return {"loss": loss_clean.item(), "loss_adv": loss_adv.item()}
 
 
-METHODS: Registry[Any] = Registry("method")
+class _MethodRegistry(Registry[Any]):
+    """The method registry, which also holds every style layer as ERM with that layer attached.
+
+    Style layers are looked up when the registry is read, so a layer registered after import
+    (a plug-in, a test) is a method too; an explicit entry (e.g. ``adversarial_style``) wins.
+    """
+
+    def _sync(self) -> None:
+        for name in STYLE_LAYERS:
+            if not Registry.__contains__(self, name):
+                super().register(name, partial(ERM, layer=name))
+
+    def canonical(self, name: str) -> str:
+        self._sync()
+        return super().canonical(name)
+
+    def list(self, pattern: str = "*") -> list[str]:
+        self._sync()
+        return super().list(pattern)
+
+    def __contains__(self, name: object) -> bool:
+        if not super().__contains__(name):
+            self._sync()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._sync()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._sync()
+        return super().__len__()
+
+
+METHODS: Registry[Any] = _MethodRegistry("method")
 METHODS.register("erm", ERM)
-for _name in STYLE_LAYERS:
-    _cls = AdversarialStyleMethod if _name == "adversarial_style" else StyleLayerMethod
-    METHODS.register(_name, partial(_cls, layer=_name))
+METHODS.register("adversarial_style", partial(AdversarialStyleMethod, layer="adversarial_style"))
 
 
 def create_method(
@@ -219,8 +250,6 @@ def create_method(
     amp_dtype: torch.dtype | None = None,
 ) -> Method:
     """Build the method registered as ``name`` around ``model``."""
-    factory = METHODS.get(name)
-    kwargs: dict[str, Any] = {"generator": generator, "amp_dtype": amp_dtype}
-    if factory is not ERM:
-        kwargs.update(layer_after=layer_after, layer_preset=layer_preset)
-    return factory(model, hparams, **kwargs)
+    return METHODS.get(name)(
+        model, hparams, layer_after=layer_after, layer_preset=layer_preset, generator=generator, amp_dtype=amp_dtype
+    )
