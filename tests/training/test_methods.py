@@ -11,7 +11,7 @@ import torch
 from stylebias.layers import STYLE_LAYERS, StyleLayer, layer_hyperparameters
 from stylebias.training import METHODS, Method, create_method, default_hparams, random_hparams, train
 from stylebias.training.hparams import HPARAMS, known_hparams
-from stylebias.training.loop import build_model
+from stylebias.models import build_classifier
 from tests.training.test_loop import cfg_for
 
 
@@ -60,7 +60,7 @@ def test_every_method_is_built_by_one_call_with_one_signature():
                == inspect.signature(Method) for name in METHODS)
     for name in METHODS:
         torch.manual_seed(0)
-        model = build_model("small_resnet", 3, width=4)
+        model = build_classifier("small_resnet", 3, width=4)
         method = create_method(name, model, default_hparams(name), layer_after=["layer1"],
                                generator=torch.Generator().manual_seed(0))
         assert isinstance(method, Method)
@@ -94,10 +94,10 @@ def test_defaults_and_draws_of_the_shipped_methods():
 
 
 def test_a_preset_value_applies_unless_hparams_change_it():
-    model = build_model("small_resnet", 3, width=4)
+    model = build_classifier("small_resnet", 3, width=4)
     method = create_method("adversarial_style", model, default_hparams("adversarial_style"))
     assert method.handle.layers["layer1"].clamp_min == 0.0  # resnet3 preset: post-ReLU features
-    model = build_model("small_resnet", 3, width=4)
+    model = build_classifier("small_resnet", 3, width=4)
     hp = {**default_hparams("adversarial_style"), "clamp_min": -1.0, "steps": 3}
     layer = create_method("adversarial_style", model, hp).handle.layers["layer1"]
     assert (layer.clamp_min, layer.steps) == (-1.0, 3)

@@ -24,8 +24,8 @@ from typing import Any
 
 from .._registry import close_matches
 from ..errors import InvalidArgumentError, UnknownNameError
-from .hparams import default_hparams
-from .methods import METHODS, layer_arguments
+from .hparams import default_hparams, known_hparams
+from .methods import METHODS
 
 __all__ = [
     "NON_RESULT_KEYS", "DEFAULT_RUNS_ROOT", "resolve_hparams", "run_identity", "stored_identity",
@@ -35,12 +35,6 @@ __all__ = [
 NON_RESULT_KEYS = frozenset({"output_dir", "resume", "progress", "log_format", "tensorboard", "workers"})
 DEFAULT_RUNS_ROOT = Path("runs/train")  # a run without output_dir goes to <root>/<method>-<hash>
 _MISSING = "<missing>"
-
-
-def known_hparams(method: str) -> set[str]:
-    """The hyperparameter names ``method`` uses: its defaults plus its style layer's arguments."""
-    canonical = METHODS.canonical(method)
-    return set(default_hparams(canonical)) | layer_arguments(canonical)
 
 
 def resolve_hparams(method: str, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,7 @@ from ..attach import PRESETS, AttachHandle, attach
 from ..errors import InvalidArgumentError
 from ..layers import STYLE_LAYERS, layer_hyperparameters, perturb_style
 
-__all__ = ["Method", "ERM", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset",
-           "layer_arguments"]
+__all__ = ["Method", "ERM", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset"]
 
 
 def pick_preset(model: nn.Module, layer: str) -> str:
@@ -149,13 +148,6 @@ class ERM(Method):
         self.backward(loss)
         self.optimizer_step()
         return {"loss": loss.item()}
-
-
-def layer_arguments(method: str) -> set[str]:
-    """The constructor arguments of ``method``'s style layer that hparams may set (none for ERM)."""
-    if method not in STYLE_LAYERS:
-        return set()
-    return set(layer_hyperparameters(STYLE_LAYERS.get(method)))
 
 
 def _attach_layer(
