@@ -16,7 +16,17 @@ from torch import nn
 
 from .errors import InvalidArgumentError
 
-__all__ = ["resolve_device", "check_device", "distributed", "unwrap", "derive_seed", "DEVICE_HELP"]
+__all__ = [
+    "resolve_device",
+    "check_device",
+    "distributed",
+    "shard_from_env",
+    "unwrap",
+    "derive_seed",
+    "content_seed",
+    "default_num_workers",
+    "DEVICE_HELP",
+]
 
 DEVICE_HELP = "auto (CUDA if available, else CPU), cpu, cuda, cuda:N or mps"
 
@@ -73,6 +83,33 @@ def distributed() -> tuple[int, int]:
     return 0, 1
 
 
+def shard_from_env(rank: int | None = None, world_size: int | None = None) -> tuple[int, int]:
+    """(rank, world size): the arguments where given, else torchrun's ``RANK``/``WORLD_SIZE``
+    (0 and 1 without torchrun); no process group is started (file-sharded jobs need none).
+
+    Raises:
+        InvalidArgumentError: ``world_size < 1`` or ``rank`` outside ``[0, world_size)``.
+    """
+    rank = rank if rank is not None else int(os.environ.get("RANK", 0))
+    world = world_size if world_size is not None else int(os.environ.get("WORLD_SIZE", 1))
+    if world < 1 or not 0 <= rank < world:
+        raise InvalidArgumentError(f"rank must be in [0, world_size); got rank={rank}, world_size={world}")
+    return rank, world
+
+
+def default_num_workers(device: str | torch.device = "cpu") -> int:
+    """DataLoader workers used by default for decoding images.
+
+    On CPU: 0. The model's own intra-op threads already use every core, and decoding a 224-px
+    PNG costs a few per cent of a ResNet-50 forward pass; a worker process would only compete
+    with those threads (measured in ``benchmarks/shapebias.py``). On a GPU: one worker per CPU
+    core but one, at most 8, so decoding overlaps with the GPU's compute.
+    """
+    if torch.device(device).type == "cpu":
+        return 0
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The network inside a ``DistributedDataParallel`` wrapper (or ``model`` itself)."""
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
@@ -83,3 +120,16 @@ def derive_seed(*parts: Any) -> int:
     Python versions (unlike ``hash()``), and different for each purpose."""
     digest = hashlib.sha256("/".join(map(str, parts)).encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "little") >> 1
+
+
+def content_seed(seed: int, key: str) -> int:
+    """The 63-bit seed of one item (e.g. a content file's relative path) under a run's seed.
+
+    ``sha256(f"{seed}\\0{key}")``, first 8 bytes little-endian, top bit cleared. This is
+    stylize's style-assignment seed; it is kept apart from :func:`derive_seed` (which joins its
+    parts with ``/`` and shifts instead of masking) because changing it would change which
+    styles every seeded stylization run already on disk assigned. A key that is not valid
+    UTF-8 (a file name's surrogate escapes) hashes as its original bytes.
+    """
+    digest = hashlib.sha256(f"{seed}\0{key}".encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)

@@ -9,7 +9,8 @@ Every loaded model takes RGB images ``(B, 3, H, W)`` in [0, 1] and normalises in
 """
 
 from .checks import check_num_outputs, output_width
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess, resize_and_crop
+from .resolve import ModelLike, resolve_model
 from .spec import (
     MODELS,
     PREFIXES,
@@ -23,6 +24,9 @@ from .spec import (
 
 __all__ = [
     "load_model",
+    "resolve_model",
+    "ModelLike",
+    "resize_and_crop",
     "parse_spec",
     "register_model",
     "check_num_outputs",
