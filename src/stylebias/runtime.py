@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .errors import InvalidArgumentError
 
@@ -25,6 +26,8 @@ __all__ = [
     "derive_seed",
     "content_seed",
     "default_num_workers",
+    "rng_state",
+    "set_rng_state",
     "DEVICE_HELP",
 ]
 
@@ -133,3 +136,31 @@ def content_seed(seed: int, key: str) -> int:
     """
     digest = hashlib.sha256(f"{seed}\0{key}".encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def rng_state(generators: Mapping[str, torch.Generator], device: torch.device | str = "cpu") -> dict[str, Tensor]:
+    """Every random state a run draws from, for a checkpoint: each named generator's state
+    under its name, the global CPU state as ``"torch_rng"`` and, on a CUDA ``device``, that
+    device's state as ``"cuda_rng"``. :func:`set_rng_state` puts them back."""
+    states = {name: gen.get_state() for name, gen in generators.items()}
+    states["torch_rng"] = torch.get_rng_state()
+    if torch.device(device).type == "cuda":
+        states["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def set_rng_state(
+    state: Mapping[str, Tensor], generators: Mapping[str, torch.Generator], device: torch.device | str = "cpu"
+) -> None:
+    """Restore what :func:`rng_state` saved (states may come back from ``torch.load`` on any
+    device). A named generator the checkpoint lacks (one added after it was written) keeps
+    its seeded state; the CUDA state is restored only on a CUDA ``device``.
+
+    Call it after everything that draws at start-up is built, so those draws cannot shift it.
+    """
+    for name, gen in generators.items():
+        if name in state:
+            gen.set_state(state[name].cpu())
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if "cuda_rng" in state and torch.device(device).type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
