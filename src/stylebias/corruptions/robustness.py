@@ -12,6 +12,12 @@ Class folders are numbered by one rule for all folder layouts (see :mod:`.labels
 folders count, empty ones included; integer names are indices; WordNet-id folders (``n02123045``)
 get their ImageNet-1k index under a 1000-way model; otherwise folder ``k`` in sorted order is
 output ``k`` and the folder count must match the model's outputs; a class map overrides all.
+
+Each layout has one reader (:func:`read_imagenet_c`, :func:`read_cifar_c`, :func:`read_clean`),
+called the same way and returning one record, :class:`LayoutData`; ``evaluate_robustness`` picks
+the reader and summarises its record. Image files are decoded by the shared
+:class:`~stylebias.image_files.ImageFiles` (an unreadable file stops the run with a
+``DataError`` naming it).
 """
 
 from __future__ import annotations
@@ -246,17 +252,17 @@ def read_imagenet_c(loaded: LoadedModel, root: Path, request: _Request, run: _Ru
     where = f"{root}/<corruption>/<severity>" + (f" and {clean}" if clean is not None else "")
     classes, counter = _folder_classes(loaded, folders + ([clean] if clean is not None else []), request.class_map,
                                        where)
-    data = LayoutData()
+    measured = LayoutData()
     for name in names:
         for level in levels:
             paths, labels = labelled_images(root / name / str(level), classes)
             paths, labels = paths[: run.limit], labels[: run.limit]
-            data.add(name, level, _folder_wrong(counter, paths, labels, run, f"{name} {level}"), len(paths))
+            measured.add(name, level, _folder_wrong(counter, paths, labels, run, f"{name} {level}"), len(paths))
     if clean is not None:
         paths, labels = labelled_images(clean, classes)
         paths, labels = paths[: run.limit], labels[: run.limit]
-        data.clean_error = _folder_wrong(counter, paths, labels, run, "clean") / len(paths)
-    return data
+        measured.clean_error = _folder_wrong(counter, paths, labels, run, "clean") / len(paths)
+    return measured
 
 
 def read_cifar_c(loaded: LoadedModel, root: Path, request: _Request, run: _Run) -> LayoutData:
@@ -270,7 +276,7 @@ def read_cifar_c(loaded: LoadedModel, root: Path, request: _Request, run: _Run) 
         raise DataError(f"{root / 'labels.npy'} holds class index {int(labels.max())} but the model has {width} "
                         f"outputs; use a model trained on these classes (CIFAR-10: 10, CIFAR-100: 100)")
     counter = _Counter(loaded, width)
-    data = LayoutData()
+    measured = LayoutData()
     per = len(labels) // len(SEVERITIES)
     for name, images in arrays.items():
         for level in request.levels:
@@ -286,8 +292,8 @@ def read_cifar_c(loaded: LoadedModel, root: Path, request: _Request, run: _Run) 
                     bar.update(stop - start)
             if bar is not None:
                 bar.close()
-            data.add(name, level, wrong, hi - lo)
-    return data
+            measured.add(name, level, wrong, hi - lo)
+    return measured
 
 
 def _cifar_batch(images: np.ndarray, start: int, stop: int, pre: Preprocess) -> Tensor:
@@ -366,10 +372,10 @@ def read_clean(loaded: LoadedModel, root: Path, request: _Request, run: _Run) ->
             bar.update(len(y) * per_image)
     if bar is not None:
         bar.close()
-    data = LayoutData(clean_error=clean_wrong / len(paths), params=family)
+    measured = LayoutData(clean_error=clean_wrong / len(paths), params=family)
     for (name, level), count in wrong.items():
-        data.add(name, level, count, len(paths))
-    return data
+        measured.add(name, level, count, len(paths))
+    return measured
 
 
 _READERS: dict[str, Callable[[LoadedModel, Path, _Request, _Run], LayoutData]] = {
@@ -442,16 +448,17 @@ def evaluate_robustness(
     check_crop_fits(loaded.preprocess.resize, loaded.preprocess.crop)
     if kind == "cifar-c" and class_map is not None:
         raise InvalidArgumentError("class_map is for class folders; CIFAR-C's labels.npy already holds class indices")
-    run = _Run(int(batch_size), num_workers, resolve_device(device) if device is not None else torch.device("cpu"),
-               limit, progress)
+    run = _Run(batch_size=int(batch_size), num_workers=num_workers, limit=limit, progress=progress,
+               device=resolve_device(device) if device is not None else torch.device("cpu"))
     measure_clean = clean_dir is not None and clean_error is None  # a given clean error is not measured
-    request = _Request(names, levels, class_map, Path(clean_dir) if measure_clean else None, seed, params, frost_dir)
+    request = _Request(names=names, levels=levels, class_map=class_map, seed=seed, params=params, frost_dir=frost_dir,
+                       clean_dir=Path(clean_dir) if measure_clean else None)
     with torch.inference_mode():
-        data = _READERS[kind](loaded, root, request, run)
-    result = RobustnessResult(loaded.name, str(root), kind, data.errors, data.images,
-                              clean_error if clean_error is not None else data.clean_error, params=data.params)
+        measured = _READERS[kind](loaded, root, request, run)
+    result = RobustnessResult(loaded.name, str(root), kind, measured.errors, measured.images,
+                              clean_error if clean_error is not None else measured.clean_error, params=measured.params)
     if baseline == "auto":  # AlexNet's errors are ImageNet-C's: for ImageNet data only
-        use_baseline = kind == "imagenet-c" or (kind == "clean" and data.params == "imagenet")
+        use_baseline = kind == "imagenet-c" or (kind == "clean" and measured.params == "imagenet")
     else:
         use_baseline = baseline is not None
     _summarise(result, use_baseline)
