@@ -115,3 +115,14 @@ def test_moved_helpers_stay_importable_from_shapebias():
 
     assert resolve_model is models.resolve_model is shapebias_evaluate.resolve_model
     assert shapebias_evaluate.default_num_workers is runtime.default_num_workers
+
+
+def test_model_placement_follows_the_first_tensor_and_float_type():
+    from stylebias.runtime import model_placement
+
+    assert model_placement(nn.Identity()) == (torch.device("cpu"), torch.float32)
+    counts = nn.Module()
+    counts.register_buffer("steps", torch.zeros((), dtype=torch.long))
+    counts.register_buffer("scale", torch.ones((), dtype=torch.float64))
+    assert model_placement(counts) == (torch.device("cpu"), torch.float64)
+    assert model_placement(nn.Linear(2, 2).to(torch.bfloat16)) == (torch.device("cpu"), torch.bfloat16)

@@ -23,6 +23,7 @@ __all__ = [
     "distributed",
     "shard_from_env",
     "unwrap",
+    "model_placement",
     "derive_seed",
     "content_seed",
     "default_num_workers",
@@ -116,6 +117,15 @@ def default_num_workers(device: str | torch.device = "cpu") -> int:
 def unwrap(model: nn.Module) -> nn.Module:
     """The network inside a ``DistributedDataParallel`` wrapper (or ``model`` itself)."""
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+def model_placement(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    """Where a model runs and in which float type: the device of its first parameter (or
+    buffer; CPU when it has none) and the dtype of its first floating one (else float32).
+    Inputs are sent there, so that a model moved or cast by its caller is used as it is."""
+    tensors = [*model.parameters(), *model.buffers()]
+    device = tensors[0].device if tensors else torch.device("cpu")
+    return device, next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
 
 
 def derive_seed(*parts: Any) -> int:

@@ -40,7 +40,7 @@ from ..io import list_images, load_image
 from ..models import LoadedModel, Preprocess, output_width
 from ..models.preprocess import resize_and_crop_tensor
 from ..models.resolve import resolve_model
-from ..runtime import resolve_device
+from ..runtime import model_placement, resolve_device
 from ._base import CORRUPTIONS
 from .api import BENCHMARK_CORRUPTIONS, SEVERITIES, _check_severity, corrupt, parameter_family
 from ._geometry import check_crop_fits, check_size_fits_crop, fitted_geometry
@@ -167,7 +167,7 @@ class _Counter:
         self.model = loaded.model
         self.name = loaded.name
         self.preprocess = loaded.preprocess
-        self.device, self.dtype = _model_device_dtype(loaded.model)
+        self.device, self.dtype = model_placement(loaded.model)
         self.num_outputs = num_outputs
 
     def wrong(self, x: Tensor, y: Tensor) -> int:
@@ -179,16 +179,10 @@ class _Counter:
         return int((logits.argmax(1).cpu() != y).sum())
 
 
-def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    tensors = [*model.parameters(), *model.buffers()]
-    device = tensors[0].device if tensors else torch.device("cpu")
-    return device, next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
-
-
 def _probe_outputs(loaded: LoadedModel, image: Tensor, source: str) -> int:
     """The model's number of outputs, from two copies of one ``(3, H, W)`` image in [0, 1];
     a model that fails on it or returns no ``(B, K)`` logits is refused here, once, clearly."""
-    device, dtype = _model_device_dtype(loaded.model)
+    device, dtype = model_placement(loaded.model)
     x = image.unsqueeze(0).repeat(2, 1, 1, 1).to(device, dtype)
     return output_width(loaded.model, x, what="a classifier", sample=source)
 

@@ -24,7 +24,7 @@ from ..errors import InvalidArgumentError, ModelOutputError
 from ..image_files import ImageFiles, image_loader, read_image
 from ..models import LoadedModel, Preprocess
 from ..models.resolve import ModelLike, resolve_model
-from ..runtime import default_num_workers
+from ..runtime import default_num_workers, model_placement
 from .categories import NUM_IMAGENET_CLASSES, logits_to_decisions
 from .metrics import ShapeBiasResult, Trial, accuracy, shape_bias
 from .rawdata import raw_csv_name, result_from_csv, write_trials
@@ -60,9 +60,7 @@ def classify(
     """
     check_positive(batch_size, "batch_size")
     model = loaded.model
-    params = [*model.parameters(), *model.buffers()]
-    device = params[0].device if params else torch.device("cpu")
-    dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
+    device, dtype = model_placement(model)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     if channels_last:
         model.to(memory_format=torch.channels_last)
