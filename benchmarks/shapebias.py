@@ -35,7 +35,7 @@ from PIL import Image
 
 from stylebias.models import load_model
 from stylebias.shapebias import CATEGORIES, evaluate
-from stylebias.shapebias.evaluate import default_num_workers
+from stylebias.runtime import default_num_workers
 
 
 def make_stimuli(root: Path, n: int, seed: int = 0) -> None:

@@ -12,20 +12,21 @@ import collections
 import logging
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
-from stylebias.corruptions.robustness import _Images
+from stylebias.corruptions.robustness import _read_fitted
 from stylebias.datasets import ImageFolderDataset, MultiDomainFolder
 from stylebias.errors import DataError
+from stylebias.image_files import ImageFiles, read_image
 from stylebias.io import list_images, load_image
 from stylebias.models import Preprocess
-from stylebias.retrieval.folders import ReidImages
-from stylebias.shapebias.evaluate import _StimulusImages
-from stylebias.stylize.dataset import _ContentFiles, load_resized
+from stylebias.retrieval.folders import ReidImages, read_reid_image
+from stylebias.stylize.dataset import load_resized
 from stylebias.stylize.train import _CroppedImages
 from tests.hostile.conftest import Tally
 from tests.hostile.corpus import build_corpus
@@ -60,9 +61,13 @@ def _error_text(read: Callable[[Path], tuple[Any, str]], check: Callable[[Any], 
     return attempt
 
 
-def _content_file(path: Path) -> tuple[Any, str]:
-    _, image, error = _ContentFiles([(0, path)], 16, 0, 10**8)[0]
-    return image, error or ""
+def _image_files(read: Callable[[Path], Any]) -> Callable[[Path], tuple[Any, str]]:
+    """The shared worker dataset with one command's reader: ``(image or None, error text)``."""
+    def item(path: Path) -> tuple[Any, str]:
+        image, index, error = ImageFiles([path], read)[0]
+        assert index == 0 and (image is None) == bool(error)
+        return image, error
+    return item
 
 
 def _cropped(path: Path, caplog) -> tuple[Any, str]:
@@ -77,10 +82,12 @@ def _readers(caplog) -> dict[str, Callable[[Path], str | None]]:
         "load_image": _raising(load_image, lambda im: (im.mode == "RGB" and im.width * im.height > 0) or pytest.fail("not RGB")),
         "load_image(max_pixels)": _raising(lambda p: load_image(p, max_pixels=64), lambda im: im.width * im.height <= 64 or pytest.fail("too big")),
         "ReidImages": _raising(lambda p: ReidImages([p], height=8, width=4)[0], lambda x: _rgb_tensor(x, (3, 8, 4))),
-        "shapebias._StimulusImages": _error_text(lambda p: _StimulusImages([p], SMALL)[0], lambda x: x.shape == (16, 16, 3) or pytest.fail(str(x.shape))),
-        "robustness._Images": _error_text(lambda p: (lambda i: (i[0], i[2]))(_Images([p], [0], SMALL)[0]), lambda x: _rgb_tensor(x, (3, 16, 16))),
+        "shapebias ImageFiles": _error_text(_image_files(partial(read_image, geometry=SMALL.geometry, channels_last=True)),
+                                            lambda x: x.shape == (16, 16, 3) or pytest.fail(str(x.shape))),
+        "robustness ImageFiles": _error_text(_image_files(partial(_read_fitted, pre=SMALL)), lambda x: _rgb_tensor(x, (3, 16, 16))),
+        "retrieval ImageFiles": _error_text(_image_files(partial(read_reid_image, size=(4, 8))), lambda x: _rgb_tensor(x, (3, 8, 4))),
         "stylize.load_resized": _raising(lambda p: load_resized(p, 16, 0, 10**8), _rgb_tensor),
-        "stylize._ContentFiles": _error_text(_content_file, _rgb_tensor),
+        "stylize ImageFiles": _error_text(_image_files(partial(load_resized, size=16, crop=0, max_pixels=10**8)), _rgb_tensor),
         "train_decoder._CroppedImages": _error_text(lambda p: _cropped(p, caplog), lambda x: _rgb_tensor(x, (3, 16, 16))),
     }
 

@@ -12,28 +12,35 @@ Class folders are numbered by one rule for all folder layouts (see :mod:`.labels
 folders count, empty ones included; integer names are indices; WordNet-id folders (``n02123045``)
 get their ImageNet-1k index under a 1000-way model; otherwise folder ``k`` in sorted order is
 output ``k`` and the folder count must match the model's outputs; a class map overrides all.
+
+Each layout has one reader (:func:`read_imagenet_c`, :func:`read_cifar_c`, :func:`read_clean`),
+called the same way and returning one record, :class:`LayoutData`; ``evaluate_robustness`` picks
+the reader and summarises its record. Image files are decoded by the shared
+:class:`~stylebias.image_files.ImageFiles` (an unreadable file stops the run with a
+``DataError`` naming it).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_choice, check_positive
-from ..runtime import resolve_device
 from ..errors import DataError, InvalidArgumentError, ModelOutputError
+from ..image_files import ImageFiles, image_loader, to_uint8
 from ..io import list_images, load_image
 from ..models import LoadedModel, Preprocess, output_width
-from ..shapebias.evaluate import default_num_workers, resolve_model
+from ..models.preprocess import resize_and_crop_tensor
+from ..models.resolve import resolve_model
+from ..runtime import model_placement, resolve_device
 from ._base import CORRUPTIONS
 from .api import BENCHMARK_CORRUPTIONS, SEVERITIES, _check_severity, corrupt, parameter_family
 from ._geometry import check_crop_fits, check_size_fits_crop, fitted_geometry
@@ -99,58 +106,68 @@ def detect_layout(data: str | os.PathLike[str]) -> str:
     return "clean"
 
 
-class _Images(Dataset):
-    """Decoded, resized and cropped images as uint8 ``(3, S, S)`` with their labels."""
+@dataclass(frozen=True)
+class _Run:
+    """How to run an evaluation: the same for every layout."""
 
-    def __init__(self, paths: Sequence[Path], labels: Sequence[int], preprocess: Preprocess) -> None:
-        self.paths, self.labels, self.preprocess = list(paths), list(labels), preprocess
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> tuple[Tensor, int, str]:
-        try:
-            img = fitted_geometry(self.preprocess, load_image(self.paths[i]), self.paths[i])
-        except DataError as err:  # re-raised in the main process, naming the file
-            return torch.empty(0, dtype=torch.uint8), self.labels[i], str(err)
-        return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True)).permute(2, 0, 1), self.labels[i], ""
+    batch_size: int
+    num_workers: int | None
+    device: torch.device
+    limit: int | None
+    progress: bool
 
 
-def _collate(batch: list[tuple[Tensor, int, str]]) -> tuple[Tensor, Tensor]:
-    errors = [e for _, _, e in batch if e]
-    if errors:
-        raise DataError("; ".join(errors))
-    return torch.stack([x for x, _, _ in batch]), torch.tensor([y for _, y, _ in batch])
+@dataclass(frozen=True)
+class _Request:
+    """What to evaluate: the corruptions and severities, and the layout-specific inputs."""
+
+    names: list[str]
+    levels: list[int]
+    class_map: ClassMap | None = None
+    clean_dir: Path | None = None  # imagenet-c: measure the clean error on this folder
+    seed: int = 0  # clean layout: the on-the-fly corruptions' seed, parameters and frost
+    params: str = "auto"
+    frost_dir: str | os.PathLike[str] | None = None
 
 
-def _loader(paths, labels, preprocess, batch_size, num_workers, device) -> DataLoader:
-    workers = default_num_workers(device) if num_workers is None else int(num_workers)
-    return DataLoader(_Images(paths, labels, preprocess), batch_size=int(batch_size), shuffle=False,
-                      num_workers=workers, collate_fn=_collate, pin_memory=device.type == "cuda")
+@dataclass
+class LayoutData:
+    """What a layout reader measured: top-1 errors (fractions) and image counts per corruption
+    and severity, the clean error when measured, and the on-the-fly parameter family."""
+
+    errors: dict[str, dict[int, float]] = field(default_factory=dict)
+    images: dict[str, dict[int, int]] = field(default_factory=dict)
+    clean_error: float | None = None
+    params: str | None = None
+
+    def add(self, name: str, level: int, wrong: int, count: int) -> None:
+        self.errors.setdefault(name, {})[level] = wrong / count
+        self.images.setdefault(name, {})[level] = count
 
 
-def _tensor_geometry(x: Tensor, pre: Preprocess) -> Tensor:
-    """``Preprocess.geometry`` on a float batch (for the CIFAR-C arrays)."""
-    if pre.resize is not None and min(x.shape[-2:]) != pre.resize:
-        h, w = x.shape[-2:]
-        scale = pre.resize / min(h, w)
-        size = (pre.resize, int(w * scale)) if h <= w else (int(h * scale), pre.resize)
-        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-    if pre.crop is not None and tuple(x.shape[-2:]) != (pre.crop, pre.crop):
-        h, w = x.shape[-2:]
-        top, left = int(round((h - pre.crop) / 2.0)), int(round((w - pre.crop) / 2.0))
-        x = x[..., top : top + pre.crop, left : left + pre.crop]
-    return x
+# --------------------------------------------------------------------------- image files
+def _read_fitted(path: Path, pre: Preprocess) -> Tensor:
+    """One file decoded, resized and cropped as uint8 ``(3, S, S)``; an image the crop does not
+    fit is refused, naming it (:func:`fitted_geometry`)."""
+    return to_uint8(fitted_geometry(pre, load_image(path), path))
 
 
-# --------------------------------------------------------------------------- evaluation
+def _labelled_batches(paths: Sequence[Path], labels: Sequence[int], pre: Preprocess,
+                      run: _Run) -> Iterator[tuple[Tensor, Tensor]]:  # fmt: skip
+    """uint8 ``(B, 3, S, S)`` batches with their labels; DataError naming unreadable files."""
+    files = ImageFiles(paths, partial(_read_fitted, pre=pre))
+    for batch in image_loader(files, batch_size=run.batch_size, num_workers=run.num_workers, device=run.device):
+        yield batch.checked(), torch.tensor([labels[i] for i in batch.indices])
+
+
 class _Counter:
     """Running top-1 mistakes of one model with ``num_outputs`` outputs per image."""
 
     def __init__(self, loaded: LoadedModel, num_outputs: int) -> None:
         self.model = loaded.model
         self.name = loaded.name
-        self.device, self.dtype = _model_device_dtype(loaded.model)
+        self.preprocess = loaded.preprocess
+        self.device, self.dtype = model_placement(loaded.model)
         self.num_outputs = num_outputs
 
     def wrong(self, x: Tensor, y: Tensor) -> int:
@@ -162,16 +179,10 @@ class _Counter:
         return int((logits.argmax(1).cpu() != y).sum())
 
 
-def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    tensors = [*model.parameters(), *model.buffers()]
-    device = tensors[0].device if tensors else torch.device("cpu")
-    return device, next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
-
-
 def _probe_outputs(loaded: LoadedModel, image: Tensor, source: str) -> int:
     """The model's number of outputs, from two copies of one ``(3, H, W)`` image in [0, 1];
     a model that fails on it or returns no ``(B, K)`` logits is refused here, once, clearly."""
-    device, dtype = _model_device_dtype(loaded.model)
+    device, dtype = model_placement(loaded.model)
     x = image.unsqueeze(0).repeat(2, 1, 1, 1).to(device, dtype)
     return output_width(loaded.model, x, what="a classifier", sample=source)
 
@@ -179,10 +190,7 @@ def _probe_outputs(loaded: LoadedModel, image: Tensor, source: str) -> int:
 def _first_image(folder: Path, pre: Preprocess) -> tuple[Tensor, str]:
     """The first image under ``folder`` as the loader prepares it, float in [0, 1], and its path."""
     path = list_images(folder)[0]
-    image, _, error = _Images([path], [0], pre)[0]
-    if error:
-        raise DataError(error)
-    return image.float().div_(255), str(path)
+    return _read_fitted(path, pre).float().div_(255), str(path)
 
 
 def _folder_classes(
@@ -210,6 +218,165 @@ def _bar(progress: bool, total: int, desc: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="img", desc=desc)
+
+
+def _folder_wrong(counter: _Counter, paths: Sequence[Path], labels: Sequence[int], run: _Run, desc: str) -> int:
+    """Top-1 mistakes over image files (a progress bar named ``desc``)."""
+    wrong = 0
+    bar = _bar(run.progress, len(paths), desc)
+    for x, y in _labelled_batches(paths, labels, counter.preprocess, run):
+        wrong += counter.wrong(x.float().div_(255), y)
+        if bar is not None:
+            bar.update(len(y))
+    if bar is not None:
+        bar.close()
+    return wrong
+
+
+# --------------------------------------------------------------------------- readers
+def read_imagenet_c(loaded: LoadedModel, root: Path, request: _Request, run: _Run) -> LayoutData:
+    """``<corruption>/<severity>/<class>/<file>``: every folder evaluated, and the clean error
+    when ``request.clean_dir`` is set; all with one class index over every folder read."""
+    names, levels, clean = request.names, request.levels, request.clean_dir
+    missing = [f"{n}/{s}" for n in names for s in levels if not (root / n / str(s)).is_dir()]
+    if missing:
+        raise DataError(f"{root} lacks the ImageNet-C folders {', '.join(missing[:6])}"
+                        f"{' ...' if len(missing) > 6 else ''}; evaluate fewer with corruptions=/severities=")
+    folders = [root / name / str(level) for name in names for level in levels]
+    where = f"{root}/<corruption>/<severity>" + (f" and {clean}" if clean is not None else "")
+    classes, counter = _folder_classes(loaded, folders + ([clean] if clean is not None else []), request.class_map,
+                                       where)
+    measured = LayoutData()
+    for name in names:
+        for level in levels:
+            paths, labels = labelled_images(root / name / str(level), classes)
+            paths, labels = paths[: run.limit], labels[: run.limit]
+            measured.add(name, level, _folder_wrong(counter, paths, labels, run, f"{name} {level}"), len(paths))
+    if clean is not None:
+        paths, labels = labelled_images(clean, classes)
+        paths, labels = paths[: run.limit], labels[: run.limit]
+        measured.clean_error = _folder_wrong(counter, paths, labels, run, "clean") / len(paths)
+    return measured
+
+
+def read_cifar_c(loaded: LoadedModel, root: Path, request: _Request, run: _Run) -> LayoutData:
+    """``<corruption>.npy`` + ``labels.npy`` (the five severities stacked), memory-mapped."""
+    labels = _cifar_labels(root)
+    pre = loaded.preprocess
+    arrays = {name: _cifar_images(root / f"{name}.npy", len(labels), pre) for name in request.names}
+    first = _cifar_batch(arrays[request.names[0]], 0, 1, pre)
+    width = _probe_outputs(loaded, first[0], f"the first image of {root / request.names[0]}.npy")
+    if int(labels.max()) >= width:
+        raise DataError(f"{root / 'labels.npy'} holds class index {int(labels.max())} but the model has {width} "
+                        f"outputs; use a model trained on these classes (CIFAR-10: 10, CIFAR-100: 100)")
+    counter = _Counter(loaded, width)
+    measured = LayoutData()
+    per = len(labels) // len(SEVERITIES)
+    for name, images in arrays.items():
+        for level in request.levels:
+            lo = (level - 1) * per
+            hi = lo + (per if run.limit is None else min(per, int(run.limit)))
+            bar = _bar(run.progress, hi - lo, f"{name} {level}")
+            wrong = 0
+            for start in range(lo, hi, run.batch_size):
+                stop = min(start + run.batch_size, hi)
+                y = torch.from_numpy(labels[start:stop].astype(np.int64))
+                wrong += counter.wrong(_cifar_batch(images, start, stop, pre), y)
+                if bar is not None:
+                    bar.update(stop - start)
+            if bar is not None:
+                bar.close()
+            measured.add(name, level, wrong, hi - lo)
+    return measured
+
+
+def _cifar_batch(images: np.ndarray, start: int, stop: int, pre: Preprocess) -> Tensor:
+    """Images ``start:stop`` of a ``(N, H, W, 3)`` uint8 array, prepared as the model expects:
+    float ``(B, 3, S, S)`` in [0, 1]."""
+    x = torch.from_numpy(np.array(images[start:stop], copy=True)).permute(0, 3, 1, 2).float().div_(255)
+    return resize_and_crop_tensor(x, pre.resize, pre.crop)
+
+
+def _load_npy(file: Path, *, mmap: bool, missing: str) -> np.ndarray:
+    """A plain ``.npy`` array; pickled (object) arrays are refused, never unpickled."""
+    if not file.is_file():
+        raise DataError(f"{file.parent} has no {file.name} (CIFAR-10-C / CIFAR-100-C layout); {missing}")
+    try:
+        array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{file} is not a plain numeric .npy array ({err}); CIFAR-C files hold uint8 images "
+                        f"(N, H, W, 3) or integer labels (N,) saved with numpy.save. Object (pickled) arrays "
+                        f"are refused: loading them could run code") from err
+    if not isinstance(array, np.ndarray) or array.dtype.hasobject:
+        raise DataError(f"{file} is not a plain numeric .npy array (got {type(array).__name__}); save one "
+                        f"array with numpy.save")
+    return array
+
+
+def _cifar_labels(root: Path) -> np.ndarray:
+    """``labels.npy``: one non-negative integer class per image, the five severities stacked."""
+    file = root / "labels.npy"
+    labels = _load_npy(file, mmap=False, missing="it holds the class of every image")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{file} must hold integer class indices of shape (N,); got {labels.dtype} {labels.shape}")
+    if len(labels) == 0 or len(labels) % len(SEVERITIES):
+        raise DataError(f"{file} holds {len(labels)} labels; CIFAR-C stacks the 5 severities, so a positive "
+                        f"multiple of 5 is needed (10,000 per severity: 50,000)")
+    if int(labels.min()) < 0:
+        raise DataError(f"{file} holds the negative class index {int(labels.min())}; indices are 0 ... K-1")
+    return labels
+
+
+def _cifar_images(file: Path, count: int, pre: Preprocess) -> np.ndarray:
+    """One corruption's images, memory-mapped: uint8 ``(count, H, W, 3)``, checked against the
+    labels and the crop."""
+    images = _load_npy(file, mmap=True, missing="evaluate fewer with corruptions=")
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise DataError(f"{file} must hold uint8 RGB images of shape (N, H, W, 3); got {images.dtype} {images.shape}")
+    if len(images) != count:
+        raise DataError(f"{file} holds {len(images)} images but labels.npy has {count} labels; they must match "
+                        f"one to one (the 5 severities stacked)")
+    if pre.resize is None:  # with a resize, check_crop_fits has checked the crop
+        check_size_fits_crop(images.shape[2], images.shape[1], pre.crop, f"every image of {file}")
+    return images
+
+
+def read_clean(loaded: LoadedModel, root: Path, request: _Request, run: _Run) -> LayoutData:
+    """``<class>/<file>`` clean images, corrupted on the fly (seeded per batch, as
+    ``corrupt_folder``); measures the clean error too."""
+    names, levels = request.names, request.levels
+    classes, counter = _folder_classes(loaded, [root], request.class_map, str(root))
+    paths, labels = labelled_images(root, classes)
+    paths, labels = paths[: run.limit], labels[: run.limit]
+    size = loaded.preprocess.input_size
+    family = parameter_family(size, size, request.params)
+    wrong = {(n, s): 0 for n in names for s in levels}
+    clean_wrong = 0
+    per_image = 1 + len(names) * len(levels)
+    bar = _bar(run.progress, len(paths) * per_image, "robustness")
+    for index, (x, y) in enumerate(_labelled_batches(paths, labels, loaded.preprocess, run)):
+        x = x.to(run.device).float().div_(255)
+        clean_wrong += counter.wrong(x, y)
+        for name in names:
+            for level in levels:
+                gen = batch_generator(request.seed, name, level, index, run.device)
+                corrupted = corrupt(x, name, level, gen, params=family, frost_dir=request.frost_dir)
+                wrong[name, level] += counter.wrong(corrupted, y)
+        if bar is not None:
+            bar.update(len(y) * per_image)
+    if bar is not None:
+        bar.close()
+    measured = LayoutData(clean_error=clean_wrong / len(paths), params=family)
+    for (name, level), count in wrong.items():
+        measured.add(name, level, count, len(paths))
+    return measured
+
+
+_READERS: dict[str, Callable[[LoadedModel, Path, _Request, _Run], LayoutData]] = {
+    "imagenet-c": read_imagenet_c,
+    "cifar-c": read_cifar_c,
+    "clean": read_clean,
+}
 
 
 def evaluate_robustness(
@@ -275,168 +442,23 @@ def evaluate_robustness(
     check_crop_fits(loaded.preprocess.resize, loaded.preprocess.crop)
     if kind == "cifar-c" and class_map is not None:
         raise InvalidArgumentError("class_map is for class folders; CIFAR-C's labels.npy already holds class indices")
-    dev = resolve_device(device) if device is not None else torch.device("cpu")
+    run = _Run(batch_size=int(batch_size), num_workers=num_workers, limit=limit, progress=progress,
+               device=resolve_device(device) if device is not None else torch.device("cpu"))
+    measure_clean = clean_dir is not None and clean_error is None  # a given clean error is not measured
+    request = _Request(names=names, levels=levels, class_map=class_map, seed=seed, params=params, frost_dir=frost_dir,
+                       clean_dir=Path(clean_dir) if measure_clean else None)
     with torch.inference_mode():
-        if kind == "cifar-c":
-            errors, counts = _eval_cifar(loaded, root, names, levels, batch_size, limit, progress)
-        elif kind == "imagenet-c":
-            clean = Path(clean_dir) if clean_dir is not None and clean_error is None else None
-            errors, counts, measured = _eval_folders(loaded, root, names, levels, clean, class_map, batch_size,
-                                                     num_workers, dev, limit, progress)
-            clean_error = measured if clean is not None else clean_error
-        else:
-            errors, counts, measured, family = _eval_on_the_fly(
-                loaded, root, names, levels, class_map, batch_size, num_workers, dev, limit, seed, params,
-                frost_dir, progress
-            )
-            clean_error = measured if clean_error is None else clean_error
-    result = RobustnessResult(loaded.name, str(root), kind, errors, counts, clean_error,
-                              params=family if kind == "clean" else None)
-    use_baseline = (kind != "cifar-c" and (kind != "clean" or family == "imagenet")) if baseline == "auto" else baseline is not None
+        measured = _READERS[kind](loaded, root, request, run)
+    result = RobustnessResult(loaded.name, str(root), kind, measured.errors, measured.images,
+                              clean_error if clean_error is not None else measured.clean_error, params=measured.params)
+    if baseline == "auto":  # AlexNet's errors are ImageNet-C's: for ImageNet data only
+        use_baseline = kind == "imagenet-c" or (kind == "clean" and measured.params == "imagenet")
+    else:
+        use_baseline = baseline is not None
     _summarise(result, use_baseline)
     return result
 
 
-def _eval_folders(loaded, root, names, levels, clean, class_map, batch_size, num_workers, dev, limit, progress):
-    """Errors per corruption/severity folder, and the clean error when ``clean`` is a folder;
-    all with one class index over every folder read."""
-    errors: dict[str, dict[int, float]] = {}
-    counts: dict[str, dict[int, int]] = {}
-    missing = [f"{n}/{s}" for n in names for s in levels if not (root / n / str(s)).is_dir()]
-    if missing:
-        raise DataError(f"{root} lacks the ImageNet-C folders {', '.join(missing[:6])}"
-                        f"{' ...' if len(missing) > 6 else ''}; evaluate fewer with corruptions=/severities=")
-    folders = [root / name / str(level) for name in names for level in levels]
-    where = f"{root}/<corruption>/<severity>" + (f" and {clean}" if clean is not None else "")
-    classes, counter = _folder_classes(loaded, folders + ([clean] if clean is not None else []), class_map, where)
-    for name in names:
-        for level in levels:
-            paths, labels = labelled_images(root / name / str(level), classes)
-            error, n = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers,
-                                     dev, _bar(progress, len(paths[:limit]), f"{name} {level}"))
-            errors.setdefault(name, {})[level] = error
-            counts.setdefault(name, {})[level] = n
-    clean_error = None
-    if clean is not None:
-        paths, labels = labelled_images(clean, classes)
-        clean_error = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers, dev,
-                                    _bar(progress, len(paths[:limit]), "clean"))[0]
-    return errors, counts, clean_error
-
-
-def _folder_error(counter, loaded, paths, labels, batch_size, num_workers, dev, bar) -> tuple[float, int]:
-    """Top-1 error over image files, and how many there were."""
-    wrong = 0
-    for x, y in _loader(paths, labels, loaded.preprocess, batch_size, num_workers, dev):
-        wrong += counter.wrong(x.float().div_(255), y)
-        if bar is not None:
-            bar.update(len(y))
-    if bar is not None:
-        bar.close()
-    return wrong / len(paths), len(paths)
-
-
-def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
-    labels = _cifar_labels(root)
-    arrays = {name: _cifar_images(root / f"{name}.npy", len(labels), loaded.preprocess) for name in names}
-    first = torch.from_numpy(np.array(arrays[names[0]][:1], copy=True)).permute(0, 3, 1, 2).float().div_(255)
-    width = _probe_outputs(loaded, _tensor_geometry(first, loaded.preprocess)[0],
-                           f"the first image of {root / names[0]}.npy")
-    if int(labels.max()) >= width:
-        raise DataError(f"{root / 'labels.npy'} holds class index {int(labels.max())} but the model has {width} "
-                        f"outputs; use a model trained on these classes (CIFAR-10: 10, CIFAR-100: 100)")
-    counter = _Counter(loaded, width)
-    errors: dict[str, dict[int, float]] = {}
-    counts: dict[str, dict[int, int]] = {}
-    per = len(labels) // len(SEVERITIES)
-    for name, images in arrays.items():
-        for level in levels:
-            lo, hi = (level - 1) * per, (level - 1) * per + (per if limit is None else min(per, int(limit)))
-            bar = _bar(progress, hi - lo, f"{name} {level}")
-            wrong = 0
-            for start in range(lo, hi, int(batch_size)):
-                stop = min(start + int(batch_size), hi)
-                x = torch.from_numpy(np.array(images[start:stop], copy=True)).permute(0, 3, 1, 2).float().div_(255)
-                y = torch.from_numpy(labels[start:stop].astype(np.int64))
-                wrong += counter.wrong(_tensor_geometry(x, loaded.preprocess), y)
-                if bar is not None:
-                    bar.update(stop - start)
-            if bar is not None:
-                bar.close()
-            errors.setdefault(name, {})[level] = wrong / (hi - lo)
-            counts.setdefault(name, {})[level] = hi - lo
-    return errors, counts
-
-
-def _load_npy(file: Path, *, mmap: bool, missing: str) -> np.ndarray:
-    """A plain ``.npy`` array; pickled (object) arrays are refused, never unpickled."""
-    if not file.is_file():
-        raise DataError(f"{file.parent} has no {file.name} (CIFAR-10-C / CIFAR-100-C layout); {missing}")
-    try:
-        array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{file} is not a plain numeric .npy array ({err}); CIFAR-C files hold uint8 images "
-                        f"(N, H, W, 3) or integer labels (N,) saved with numpy.save. Object (pickled) arrays "
-                        f"are refused: loading them could run code") from err
-    if not isinstance(array, np.ndarray) or array.dtype.hasobject:
-        raise DataError(f"{file} is not a plain numeric .npy array (got {type(array).__name__}); save one "
-                        f"array with numpy.save")
-    return array
-
-
-def _cifar_labels(root: Path) -> np.ndarray:
-    """``labels.npy``: one non-negative integer class per image, the five severities stacked."""
-    file = root / "labels.npy"
-    labels = _load_npy(file, mmap=False, missing="it holds the class of every image")
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{file} must hold integer class indices of shape (N,); got {labels.dtype} {labels.shape}")
-    if len(labels) == 0 or len(labels) % len(SEVERITIES):
-        raise DataError(f"{file} holds {len(labels)} labels; CIFAR-C stacks the 5 severities, so a positive "
-                        f"multiple of 5 is needed (10,000 per severity: 50,000)")
-    if int(labels.min()) < 0:
-        raise DataError(f"{file} holds the negative class index {int(labels.min())}; indices are 0 ... K-1")
-    return labels
-
-
-def _cifar_images(file: Path, count: int, pre: Preprocess) -> np.ndarray:
-    """One corruption's images, memory-mapped: uint8 ``(count, H, W, 3)``, checked against the
-    labels and the crop."""
-    images = _load_npy(file, mmap=True, missing="evaluate fewer with corruptions=")
-    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-        raise DataError(f"{file} must hold uint8 RGB images of shape (N, H, W, 3); got {images.dtype} {images.shape}")
-    if len(images) != count:
-        raise DataError(f"{file} holds {len(images)} images but labels.npy has {count} labels; they must match "
-                        f"one to one (the 5 severities stacked)")
-    if pre.resize is None:  # with a resize, check_crop_fits has checked the crop
-        check_size_fits_crop(images.shape[2], images.shape[1], pre.crop, f"every image of {file}")
-    return images
-
-
-def _eval_on_the_fly(loaded, root, names, levels, class_map, batch_size, num_workers, dev, limit, seed, params,
-                     frost_dir, progress):
-    classes, counter = _folder_classes(loaded, [root], class_map, str(root))
-    paths, labels = labelled_images(root, classes)
-    paths, labels = paths[:limit], labels[:limit]
-    size = loaded.preprocess.input_size
-    family = parameter_family(size, size, params)
-    wrong = {(n, s): 0 for n in names for s in levels}
-    clean_wrong = 0
-    bar = _bar(progress, len(paths) * (1 + len(names) * len(levels)), "robustness")
-    for index, (x, y) in enumerate(_loader(paths, labels, loaded.preprocess, batch_size, num_workers, dev)):
-        x = x.to(dev).float().div_(255)
-        clean_wrong += counter.wrong(x, y)
-        for name in names:
-            for level in levels:
-                gen = batch_generator(seed, name, level, index, dev)
-                wrong[name, level] += counter.wrong(corrupt(x, name, level, gen, params=family, frost_dir=frost_dir), y)
-        if bar is not None:
-            bar.update(len(y) * (1 + len(names) * len(levels)))
-    if bar is not None:
-        bar.close()
-    n = len(paths)
-    errors = {name: {level: wrong[name, level] / n for level in levels} for name in names}
-    counts = {name: {level: n for level in levels} for name in names}
-    return errors, counts, clean_wrong / n, family
 
 
 def _summarise(result: RobustnessResult, normalise: bool) -> None:

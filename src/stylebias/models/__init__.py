@@ -14,7 +14,8 @@ Training builds the bare network with any number of classes from the same specs 
 from . import registered as _registered  # noqa: F401  (registers small_resnet, cifar_resnet*)
 from .checks import check_num_outputs, output_width
 from .classifier import build_classifier, builder_options, head_width, resize_head
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalized, Preprocess, resize_and_crop
+from .resolve import ModelLike, resolve_model
 from .spec import (
     MODELS,
     PREFIXES,
@@ -32,6 +33,9 @@ __all__ = [
     "builder_options",
     "resize_head",
     "head_width",
+    "resolve_model",
+    "ModelLike",
+    "resize_and_crop",
     "parse_spec",
     "register_model",
     "check_num_outputs",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
@@ -20,7 +21,16 @@ from .._checks import check_choice, check_shape
 from ..errors import InvalidArgumentError
 from ..io import to_tensor
 
-__all__ = ["Preprocess", "Normalized", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = [
+    "Preprocess",
+    "Normalized",
+    "resize_and_crop",
+    "resize_and_crop_tensor",
+    "resized_size",
+    "crop_box",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -31,6 +41,67 @@ _INTERPOLATIONS = {
     "bicubic": Image.Resampling.BICUBIC,
     "lanczos": Image.Resampling.LANCZOS,
 }
+
+
+def resized_size(width: int, height: int, resize: int | None) -> tuple[int, int]:
+    """(width, height) after resizing the shorter side to ``resize`` (torchvision's
+    ``Resize(int)`` rule: the long side ``int(resize * long / short)``, at least 1 px).
+
+    ``None`` or 0 keeps the size.
+    """
+    if not resize:
+        return width, height
+    short, long = min(width, height), max(width, height)
+    if short == resize:
+        return width, height
+    new_long = max(1, int(resize * long / short))
+    return (resize, new_long) if width <= height else (new_long, resize)
+
+
+def crop_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the centre ``crop x crop`` square (torchvision's rounding);
+    it reaches past the image when the image is smaller (PIL pads that with black)."""
+    left, top = int(round((width - crop) / 2.0)), int(round((height - crop) / 2.0))
+    return left, top, left + crop, top + crop
+
+
+def resize_and_crop(
+    image: Image.Image, resize: int | None, crop: int | None, interpolation: str = "bilinear"
+) -> Image.Image:
+    """Resize the shorter side to ``resize`` and centre-crop ``crop x crop``: torchvision's
+    ``Resize(int)`` + ``CenterCrop`` with PIL's antialiased resampling.
+
+    The one resize-and-crop of stylebias: classifiers (:meth:`Preprocess.geometry`),
+    ``corrupt``/``robustness`` and ``stylize`` all prepare images through it, so they agree to
+    the bit. ``None`` (or 0) skips a step; an image already at the size is left untouched.
+
+    Args:
+        image: a PIL image.
+        resize: shorter side in pixels, or None / 0.
+        crop: side of the square centre crop in pixels, or None / 0; an image smaller than
+            the crop is padded with black (callers that must refuse that check first).
+        interpolation: ``"bilinear"``, ``"bicubic"``, ``"nearest"`` or ``"lanczos"``.
+    """
+    size = resized_size(*image.size, resize)
+    if size != image.size:
+        image = image.resize(size, _INTERPOLATIONS[interpolation], reducing_gap=None)
+    if crop and image.size != (crop, crop):
+        image = image.crop(crop_box(*image.size, crop))
+    return image
+
+
+def resize_and_crop_tensor(x: Tensor, resize: int | None, crop: int | None) -> Tensor:
+    """:func:`resize_and_crop` on a float batch ``(B, C, H, W)`` in [0, 1] (bilinear, antialiased,
+    clamped to [0, 1]); the same output size and crop box, for images already in memory
+    (CIFAR-C arrays). The crop must fit (no padding here)."""
+    h, w = x.shape[-2:]
+    new_w, new_h = resized_size(w, h, resize)
+    if (new_w, new_h) != (w, h):
+        x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    if crop and (new_h, new_w) != (crop, crop):
+        left, top, right, bottom = crop_box(new_w, new_h, crop)
+        x = x[..., top:bottom, left:right]
+    return x
 
 
 @dataclass(frozen=True)
@@ -99,20 +170,7 @@ class Preprocess:
     def geometry(self, image: Image.Image) -> Image.Image:
         """Resize the shorter side to ``resize`` and centre-crop ``crop`` (torchvision's
         ``Resize(int)`` + ``CenterCrop``, with PIL's antialiased resampling)."""
-        if self.resize is not None:
-            w, h = image.size
-            short, long = min(w, h), max(w, h)
-            if short != self.resize:  # torchvision's Resize(int): long side truncated
-                new_long = int(self.resize * long / short)
-                size = (self.resize, new_long) if w <= h else (new_long, self.resize)
-                image = image.resize(size, _INTERPOLATIONS[self.interpolation])
-        if self.crop is not None:
-            w, h = image.size
-            c = self.crop
-            if (w, h) != (c, c):
-                left, top = int(round((w - c) / 2.0)), int(round((h - c) / 2.0))
-                image = image.crop((left, top, left + c, top + c))  # pads with black if too small
-        return image
+        return resize_and_crop(image, self.resize, self.crop, self.interpolation)
 
     def transform(self, image: Image.Image) -> Tensor:
         """:meth:`geometry`, then conversion to a tensor.

@@ -17,6 +17,7 @@ from torch import nn
 
 from .._checks import check_shape, check_tensor
 from ..errors import DataError, ModelOutputError
+from ..runtime import model_placement
 
 __all__ = ["extract_features", "embed_batch"]
 
@@ -81,14 +82,6 @@ def embed_batch(
     return feats
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
-        return tensor.device
-    return torch.device("cpu")
-
-
 def extract_features(
     model: nn.Module,
     loader: Iterable[Any],
@@ -123,7 +116,7 @@ def extract_features(
         >>> extract_features(net, batches, flip=True).shape
         torch.Size([3, 5])
     """
-    target = _model_device(model) if device is None else torch.device(device)
+    target = model_placement(model)[0] if device is None else torch.device(device)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     chunks = []

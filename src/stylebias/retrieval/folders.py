@@ -12,16 +12,18 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from .._checks import check_choice, check_positive
 from ..runtime import resolve_device
 from ..errors import DataError, InvalidArgumentError
+from ..image_files import ImageFiles, image_loader
 from ..io import list_images, load_image, to_tensor
 from ..models import load_model, output_width
 from .distance import METRICS
@@ -32,6 +34,15 @@ from .metrics import AP_MODES, RetrievalResult, evaluate_features
 __all__ = ["ReidImages", "ReidEvalConfig", "ReidEvalReport", "evaluate_reid_folders"]
 
 log = logging.getLogger(__name__)
+
+
+def read_reid_image(path: str | os.PathLike[str], size: tuple[int, int]) -> torch.Tensor:
+    """One file resized to ``size = (width, height)`` (bilinear, no crop), ``(3, H, W)`` in [0, 1].
+
+    Raises:
+        DataError: the file cannot be read (naming it).
+    """
+    return to_tensor(load_image(path).resize(size, Image.Resampling.BILINEAR))
 
 
 class ReidImages(Dataset):
@@ -50,8 +61,7 @@ class ReidImages(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        image = load_image(self.paths[index])
-        return to_tensor(image.resize(self.size, Image.Resampling.BILINEAR))
+        return read_reid_image(self.paths[index], self.size)
 
 
 def _rgb_triple(value: Any, name: str) -> tuple[float, float, float] | None:
@@ -191,13 +201,12 @@ def evaluate_reid_folders(config: ReidEvalConfig) -> ReidEvalReport:
     )  # fmt: skip
 
     def features(split: ReidSplit) -> torch.Tensor:
-        loader = DataLoader(
-            ReidImages(split.paths, config.height, config.width),
-            batch_size=config.batch_size,
-            num_workers=config.num_workers,
-        )
+        files = ImageFiles(split.paths, partial(read_reid_image, size=(config.width, config.height)))
+        loader = image_loader(files, batch_size=config.batch_size, num_workers=config.num_workers,
+                              device="cpu")  # fmt: skip
+        batches = (batch.checked() for batch in loader)  # DataError naming unreadable files
         return extract_features(
-            loaded.model, loader, flip=config.flip, normalize=config.normalize, device=device
+            loaded.model, batches, flip=config.flip, normalize=config.normalize, device=device
         )
 
     qf, gf = features(query), features(gallery)

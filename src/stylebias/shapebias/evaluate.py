@@ -12,92 +12,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_choice, check_positive
-from ..errors import DataError, InvalidArgumentError, ModelOutputError
-from ..io import load_image
-from ..models import LoadedModel, ModelSpec, Normalized, Preprocess, load_model
+from ..errors import InvalidArgumentError, ModelOutputError
+from ..image_files import ImageFiles, image_loader, read_image
+from ..models import LoadedModel, Preprocess
+from ..models.resolve import ModelLike, resolve_model
+from ..runtime import default_num_workers, model_placement
 from .categories import NUM_IMAGENET_CLASSES, logits_to_decisions
 from .metrics import ShapeBiasResult, Trial, accuracy, shape_bias
 from .rawdata import raw_csv_name, result_from_csv, write_trials
 from .stimuli import STIMULUS_SETS, Stimulus, find_stimuli, published_stimuli
 
+# resolve_model (now in stylebias.models) and default_num_workers (now in stylebias.runtime)
+# stay importable from here for one release.
 __all__ = ["evaluate", "compare", "classify", "resolve_model", "default_num_workers"]
-
-ModelLike = str | LoadedModel | nn.Module
-
-
-def default_num_workers(device: str | torch.device = "cpu") -> int:
-    """DataLoader workers used by default.
-
-    On CPU: 0. The model's own intra-op threads already use every core, and decoding a 224-px
-    PNG costs a few per cent of a ResNet-50 forward pass; a worker process would only compete
-    with those threads (measured in ``benchmarks/shapebias.py``). On a GPU: one worker per CPU
-    core but one, at most 8, so decoding overlaps with the GPU's compute.
-    """
-    if torch.device(device).type == "cpu":
-        return 0
-    return max(0, min(8, (os.cpu_count() or 1) - 1))
-
-
-class _StimulusImages(Dataset):
-    """Decoded, resized and cropped stimuli as uint8 ``(S, S, 3)``; errors come back as text."""
-
-    def __init__(self, paths: Sequence[Path], preprocess: Preprocess) -> None:
-        self.paths = list(paths)
-        self.preprocess = preprocess
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> tuple[Tensor, str]:
-        try:
-            img = self.preprocess.geometry(load_image(self.paths[i]))
-        except DataError as err:  # re-raised cleanly in the main process, naming the file
-            return torch.empty(0, dtype=torch.uint8), str(err)
-        return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True)), ""
-
-
-def _collate(batch: list[tuple[Tensor, str]]) -> tuple[Tensor | None, list[str]]:
-    """``(B, S, S, 3)`` uint8 (a plain copy, no transposition) and the error messages."""
-    errors = [e for _, e in batch if e]
-    if errors:
-        return None, errors
-    return torch.stack([x for x, _ in batch]), []
-
-
-def resolve_model(
-    model: ModelLike,
-    preprocess: Preprocess | Mapping[str, Any] | None = None,
-    device: str | torch.device | None = None,
-) -> LoadedModel:
-    """A :class:`LoadedModel` from a spec string, a LoadedModel or a plain ``nn.Module``.
-
-    A plain module is taken to expect ImageNet-normalised input (like torchvision's models) and
-    is wrapped in :class:`~stylebias.models.Normalized` with ``preprocess``'s mean/std.
-    """
-    if isinstance(model, str):
-        return load_model(model, device=device, preprocess=preprocess)
-    if isinstance(model, LoadedModel):
-        loaded = model.with_preprocess(preprocess)
-    elif isinstance(model, nn.Module):
-        pre = Preprocess.coerce(preprocess, Preprocess())
-        name = type(model).__name__
-        loaded = LoadedModel(Normalized(model, pre.mean, pre.std), pre, ModelSpec("object", name, None, name))
-    else:
-        raise TypeError(f"model must be a spec string, a LoadedModel or an nn.Module, got {type(model).__name__}")
-    if device is not None:
-        loaded.model.to(device)
-    loaded.model.eval()
-    return loaded
-
 
 def classify(
     loaded: LoadedModel,
@@ -125,23 +60,12 @@ def classify(
     """
     check_positive(batch_size, "batch_size")
     model = loaded.model
-    params = [*model.parameters(), *model.buffers()]
-    device = params[0].device if params else torch.device("cpu")
-    dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
+    device, dtype = model_placement(model)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    workers = default_num_workers(device) if num_workers is None else int(num_workers)
-    loader = DataLoader(
-        _StimulusImages(paths, loaded.preprocess),
-        batch_size=int(batch_size),
-        shuffle=False,
-        num_workers=workers,
-        collate_fn=_collate,
-        pin_memory=device.type == "cuda",
-        persistent_workers=False,
-        prefetch_factor=4 if workers > 0 else None,
-    )
+    files = ImageFiles(paths, partial(read_image, geometry=loaded.preprocess.geometry, channels_last=True))
+    loader = image_loader(files, batch_size=batch_size, num_workers=num_workers, device=device)
     decisions: list[str] = []
     bar = None
     if progress:
@@ -150,9 +74,8 @@ def classify(
         bar = tqdm(total=len(paths), unit="img", desc=loaded.name)
     try:
         with torch.inference_mode():
-            for batch, errors in loader:
-                if errors:
-                    raise DataError("; ".join(errors))
+            for files_batch in loader:
+                batch = files_batch.checked()  # DataError naming the unreadable files
                 # (B, H, W, 3) -> (B, 3, H, W) view: already in channels_last memory format.
                 x = batch.permute(0, 3, 1, 2).to(device, non_blocking=True).to(dtype).div_(255.0)
                 x = x.contiguous(memory_format=memory_format)

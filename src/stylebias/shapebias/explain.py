@@ -21,7 +21,7 @@ from ..io import load_image, save_image, to_pil
 from ..models import LoadedModel, Preprocess
 from ..stylize.naming import distinct_names
 from .categories import logits_to_decisions
-from .evaluate import ModelLike, resolve_model
+from ..models.resolve import ModelLike, resolve_model
 from .gradcam import grad_cam, overlay
 
 __all__ = ["explain"]

@@ -30,25 +30,21 @@ import hashlib
 import logging
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
-from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_choice, check_prob
-from ..errors import DataError, InvalidArgumentError
-from ..io import list_images, load_image, save_image
-from ..runtime import check_device, resolve_device
-from .base import Stylizer, padded_size
+from ..errors import InvalidArgumentError
+from ..io import list_images
+from ..runtime import check_device, content_seed, resolve_device, shard_from_env
+from .base import Stylizer
 from .factory import STYLIZER_METHODS, check_weight_files, load_stylizer
-from .manifest import STATE_DIR, Journal, check_output_dir, check_reuse, file_digest, merge_records
+from .jobs import Job, RankWork, load_resized, run_jobs
+from .manifest import STATE_DIR, Journal, check_output_dir, check_reuse, merge_records
 from .manifest import read_jsonl as _read_jsonl
 from .naming import content_bases, output_suffix, style_names
 
@@ -172,12 +168,6 @@ class StylizeConfig:
 
 
 # --------------------------------------------------------------------------- planning
-def _seed_for(seed: int, key: str) -> int:
-    # surrogateescape: a file name that is not valid UTF-8 hashes as its original bytes.
-    digest = hashlib.sha256(f"{seed}\0{key}".encode("utf-8", "surrogateescape")).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
-
-
 def assign_styles(seed: int, content_key: str, num_styles: int, num_available: int) -> list[int]:
     """The style indices used for one content image: a pure function of its arguments.
 
@@ -193,7 +183,7 @@ def assign_styles(seed: int, content_key: str, num_styles: int, num_available: i
             f"num_styles={num_styles} distinct styles per image asked for, but the style folder "
             f"holds only {num_available} images; lower --num-styles or add styles"
         )
-    gen = torch.Generator().manual_seed(_seed_for(seed, content_key))
+    gen = torch.Generator().manual_seed(content_seed(seed, content_key))
     if 4 * num_styles > num_available:
         return torch.randperm(num_available, generator=gen)[:num_styles].tolist()
     chosen: list[int] = []
@@ -204,23 +194,14 @@ def assign_styles(seed: int, content_key: str, num_styles: int, num_available: i
     return chosen
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One output image: content index, style index, output path relative to output_dir."""
-
-    content: int
-    style: int
-    output: str
-
-
-def _plan(cfg: StylizeConfig, contents: list[Path], styles: list[Path]) -> list[list[_Job]]:
+def _plan(cfg: StylizeConfig, contents: list[Path], styles: list[Path]) -> list[list[Job]]:
     names = style_names(styles, cfg.style_dir)
     bases = content_bases(contents, cfg.content_dir, cfg.output_format)
     plan, seen = [], {}
     for ci, path in enumerate(contents):
         rel = path.relative_to(cfg.content_dir).as_posix()
         suffix = output_suffix(path, cfg.output_format)
-        jobs = [_Job(ci, si, f"{bases[ci]}-stylized-{names[si]}{suffix}")
+        jobs = [Job(ci, si, f"{bases[ci]}-stylized-{names[si]}{suffix}")
                 for si in assign_styles(cfg.seed, rel, cfg.num_styles, len(styles))]  # fmt: skip
         for job in jobs:
             other = seen.setdefault(job.output.casefold(), job)
@@ -232,82 +213,7 @@ def _plan(cfg: StylizeConfig, contents: list[Path], styles: list[Path]) -> list[
     return plan
 
 
-# --------------------------------------------------------------------------- decoding
-def resize_shorter(image: Image.Image, size: int) -> Image.Image:
-    """Resize so the shorter side is ``size`` (torchvision ``Resize(size)`` rule); 0: as is."""
-    if size <= 0:
-        return image
-    w, h = image.size
-    short, long = (w, h) if w <= h else (h, w)
-    if short == size:
-        return image
-    new_long = max(1, int(size * long / short))
-    new = (size, new_long) if w <= h else (new_long, size)
-    return image.resize(new, Image.Resampling.BILINEAR, reducing_gap=None)
-
-
-def center_crop(image: Image.Image, crop: int) -> Image.Image:
-    """Centre crop to ``crop x crop`` (torchvision rounding); smaller images are padded black."""
-    if crop <= 0:
-        return image
-    w, h = image.size
-    left, top = int(round((w - crop) / 2.0)), int(round((h - crop) / 2.0))
-    return image.crop((left, top, left + crop, top + crop))
-
-
-def _decode_cap(path: Path, size: int, max_pixels: int) -> int:
-    """Pixels to decode ``path`` at: enough for a ``size``-px shorter side, at most max_pixels."""
-    if size <= 0 or not path.is_file():  # a FIFO would block open(); load_image refuses it
-        return max_pixels
-    try:
-        with Image.open(path) as img:
-            w, h = img.size
-    except Exception:  # noqa: BLE001 - load_image reports the real problem
-        return max_pixels
-    short = max(1, min(w, h))
-    needed = (2 * size) ** 2 * max(w, h) // short  # decode at >= 2x the final size
-    return int(min(max_pixels, max(needed, 1)))
-
-
-def load_resized(path: Path, size: int, crop: int, max_pixels: int) -> Tensor:
-    """Decode, resize (shorter side ``size``), centre-crop; uint8 tensor ``(3, H, W)``."""
-    image = load_image(path, max_pixels=_decode_cap(path, size, max_pixels))
-    image = center_crop(resize_shorter(image, size), crop)
-    data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    return data.view(image.size[1], image.size[0], 3).permute(2, 0, 1).contiguous()
-
-
-class _ContentFiles(Dataset):
-    """Decodes content images in DataLoader workers; errors come back as text, not raised."""
-
-    def __init__(self, paths: list[tuple[int, Path]], size: int, crop: int, max_pixels: int):
-        self.paths, self.size, self.crop, self.max_pixels = paths, size, crop, max_pixels
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> tuple[int, Tensor | None, str | None]:
-        index, path = self.paths[i]
-        try:
-            return index, load_resized(path, self.size, self.crop, self.max_pixels), None
-        except (DataError, OSError, ValueError) as err:
-            return index, None, str(err)
-
-
-def _identity(item: Any) -> Any:
-    return item
-
-
 # --------------------------------------------------------------------------- the run
-def _resolve_shard(cfg: StylizeConfig) -> tuple[int, int]:
-    rank = cfg.rank if cfg.rank is not None else int(os.environ.get("RANK", 0))
-    world = cfg.world_size if cfg.world_size is not None else int(os.environ.get("WORLD_SIZE", 1))
-    if world < 1 or not 0 <= rank < world:
-        raise InvalidArgumentError(f"rank must be in [0, world_size); got rank={rank}, "
-                                   f"world_size={world}")  # fmt: skip
-    return rank, world
-
-
 def _marker(output_dir: Path, rank: int, world: int) -> Path:
     return output_dir / STATE_DIR / f"done-{rank:05d}-of-{world:05d}"
 
@@ -346,37 +252,6 @@ def _settings(cfg: StylizeConfig, weights: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class _StyleCache:
-    """Style codes by style index, computed once; LRU-bounded by bytes. Failures are kept."""
-
-    def __init__(self, stylizer: Stylizer, cfg: StylizeConfig, styles: list[Path]):
-        self.stylizer, self.cfg, self.styles = stylizer, cfg, styles
-        self.codes: OrderedDict[int, Any] = OrderedDict()
-        self.failed: dict[int, str] = {}
-        self.bytes, self.limit = 0, int(cfg.style_cache_mb * 2**20)
-
-    def get(self, index: int) -> Any:
-        if index in self.failed:
-            return None
-        code = self.codes.get(index)
-        if code is not None:
-            self.codes.move_to_end(index)
-            return code
-        try:
-            image = load_resized(self.styles[index], self.cfg.style_size, 0, self.cfg.max_pixels)
-        except (DataError, OSError, ValueError) as err:
-            self.failed[index] = str(err)
-            log.warning("skipping style image %s: %s", self.styles[index], err)
-            return None
-        code = self.stylizer.encode_style(image.unsqueeze(0).float().div_(255), self.cfg.method)
-        self.codes[index] = code
-        self.bytes += code.nbytes()
-        while self.bytes > self.limit and len(self.codes) > 1:
-            _, old = self.codes.popitem(last=False)
-            self.bytes -= old.nbytes()
-        return code
-
-
 def _load_stylizer(cfg: StylizeConfig, stylizer: Stylizer | None) -> Stylizer:
     if stylizer is not None:
         return stylizer
@@ -413,7 +288,7 @@ def stylize_dataset(
     """
     cfg = config
     cfg.validate()
-    rank, world = _resolve_shard(cfg)
+    rank, world = shard_from_env(cfg.rank, cfg.world_size)
     contents = list_images(cfg.content_dir, cfg.extensions)
     styles = list_images(cfg.style_dir, cfg.extensions)
     plan = _plan(cfg, contents, styles)
@@ -442,8 +317,8 @@ def stylize_dataset(
     start = time.perf_counter()
     journal = Journal(cfg.output_dir)
     try:
-        written, failed = _run_jobs(cfg, net, contents, styles, todo, planned, journal,
-                                    rank == 0 and cfg.progress)  # fmt: skip
+        work = RankWork(contents, styles, todo, planned)
+        written, failed = run_jobs(cfg, net, work, journal, rank == 0 and cfg.progress)
     finally:
         journal.close()
     seconds = time.perf_counter() - start
@@ -477,105 +352,6 @@ def _merge_after_barrier(output_dir: Path, world: int) -> dict[str, Path] | None
     else:  # without a barrier every rank merges what is on disk now (merges are locked)
         merge_records(output_dir)
     return merge_manifests(output_dir, world)
-
-
-def _run_jobs(
-    cfg: StylizeConfig,
-    net: Stylizer,
-    contents: list[Path],
-    styles: list[Path],
-    todo: list[list[_Job]],
-    records: dict[str, dict[str, Any]],
-    journal: Journal,
-    progress: bool,
-) -> tuple[int, int]:
-    """Decode, batch, stylize and write, journaling each output and failure as it happens;
-    returns the numbers of images written and failed."""
-    from tqdm.auto import tqdm
-
-    if not todo:
-        return 0, 0
-    cache = _StyleCache(net, cfg, styles)
-    jobs_of = {jobs[0].content: jobs for jobs in todo}
-    files = _ContentFiles([(c, contents[c]) for c in jobs_of], cfg.content_size, cfg.crop,
-                          cfg.max_pixels)  # fmt: skip
-    loader = DataLoader(
-        files, batch_size=None, shuffle=False, num_workers=cfg.workers, collate_fn=_identity,
-        prefetch_factor=4 if cfg.workers else None,
-    )
-    bar = tqdm(total=sum(len(j) for j in todo), unit="img", disable=not progress,
-               desc="stylize", dynamic_ncols=True)  # fmt: skip
-    written = failed = 0
-    in_flight: list[Future[Any]] = []
-    buckets: dict[tuple[int, int], list[tuple[_Job, Tensor, Any]]] = {}
-
-    def fail(job: _Job, fault: str, file: Path, reason: str) -> None:
-        nonlocal failed
-        journal.add({"output": job.output, "fault": fault, "file": str(file), "reason": reason},
-                    kind="skipped")  # fmt: skip
-        failed += 1
-        bar.update(1)
-
-    def flush(key: tuple[int, int]) -> None:
-        nonlocal written
-        batch = buckets.pop(key)
-        code = net.cat_codes([c for _, _, c in batch], key)
-        converted: dict[int, Tensor] = {}  # one tensor per content: encoded once for its styles
-        for _, img, _ in batch:
-            if id(img) not in converted:
-                converted[id(img)] = img.to(net_device, non_blocking=True).float().div_(255)
-        images = [converted[id(img)] for _, img, _ in batch]
-        with torch.inference_mode():
-            outs = net.stylize_many(images, code, cfg.alpha, method=cfg.method)
-            outs = [o.float().mul(255).round_().to(torch.uint8).cpu() for o in outs]
-        for (job, _, _), out in zip(batch, outs):
-            in_flight.append(pool.submit(_write, out, cfg.output_dir, records[job.output],
-                                         cfg.quality, journal))  # fmt: skip
-        while len(in_flight) > 4 * cfg.batch_size:
-            in_flight.pop(0).result()
-        written += len(batch)
-        bar.update(len(batch))
-
-    net_device = next(net.parameters()).device
-    with ThreadPoolExecutor(max_workers=cfg.writers) as pool:
-        for index, image, error in loader:
-            jobs = jobs_of[index]
-            if image is None:
-                log.warning("skipping content image %s: %s", contents[index], error)
-                for job in jobs:
-                    fail(job, "content", contents[index], str(error))
-                continue
-            for job in jobs:
-                code = cache.get(job.style)
-                if code is None:
-                    fail(job, "style", styles[job.style], cache.failed[job.style])
-                    continue
-                key = padded_size(image.shape[-2], image.shape[-1])
-                buckets.setdefault(key, []).append((job, image, code))
-                if len(buckets[key]) >= _batch_limit(cfg, key):
-                    flush(key)
-            if sum(len(b) for b in buckets.values()) > 4 * cfg.batch_size:
-                flush(max(buckets, key=lambda k: len(buckets[k])))
-        for key in list(buckets):
-            flush(key)
-        for fut in in_flight:
-            fut.result()
-    bar.close()
-    return written, failed
-
-
-def _batch_limit(cfg: StylizeConfig, padded: tuple[int, int]) -> int:
-    """Images of one padded size per forward pass: batch_size, and at most max_pixels pixels
-    in all (but at least one image), which bounds the network's memory."""
-    return max(1, min(cfg.batch_size, cfg.max_pixels // (padded[0] * padded[1])))
-
-
-def _write(image: Tensor, root: Path, record: dict[str, Any], quality: int,
-           journal: Journal) -> None:  # fmt: skip
-    """Write one output atomically, then journal its record with the size and hash written."""
-    path = root / record["output"]
-    save_image(Image.fromarray(image.permute(1, 2, 0).numpy()), path, quality=quality)
-    journal.add({**record, "bytes": path.stat().st_size, "sha256": file_digest(path)})
 
 
 def iter_manifest(output_dir: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
