@@ -10,9 +10,16 @@ Grad-CAM lives in :mod:`stylebias.shapebias.gradcam`.
 
 from .bottleneck import FeatureStats, capacity, capacity_heatmap, gaussian_kernel, restrict_information, smooth_lambda
 from .faithfulness import area_under_curve, blur_substrate, causal_curve, deletion_curve, insertion_curve
+from .geometry import crop_box, heatmap_to_image
 from .iba import IBAResult, estimate_feature_stats, iba, resolve_layer
+from .report import ATTRIBUTION_METHODS, attribute_files, default_iba_layer
 
 __all__ = [
+    "attribute_files",
+    "ATTRIBUTION_METHODS",
+    "default_iba_layer",
+    "heatmap_to_image",
+    "crop_box",
     "FeatureStats",
     "IBAResult",
     "estimate_feature_stats",

@@ -6,9 +6,11 @@
 """
 
 from .normalisers import LayerDiagnostics, mean_pairwise_cosine, normaliser_diagnostics, stable_rank
+from .report import default_stages, plot_against_depth, probe_normalisers, probe_style_reliance
 from .style_reliance import StageReliance, StyleRelianceResult, derangement, style_reliance
 
 __all__ = [
     "style_reliance", "StyleRelianceResult", "StageReliance", "derangement",
+    "probe_style_reliance", "probe_normalisers", "default_stages", "plot_against_depth",
     "normaliser_diagnostics", "LayerDiagnostics", "mean_pairwise_cosine", "stable_rank",
 ]
