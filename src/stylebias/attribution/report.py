@@ -27,7 +27,7 @@ from ..errors import InvalidArgumentError
 from ..io import atomic_write, load_image, write_json
 from ..models import LoadedModel
 from ..runtime import derive_seed
-from ..shapebias.evaluate import ModelLike, resolve_model
+from ..models import ModelLike, resolve_model
 from ..shapebias.explain import _output_names
 from ..shapebias.gradcam import find_target_layer, grad_cam
 from .faithfulness import area_under_curve, deletion_curve, insertion_curve
