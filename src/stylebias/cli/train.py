@@ -27,6 +27,8 @@ _EXTRA_HELP = {
     "tensorboard": "also write TensorBoard event files",
     "hparams": "JSON object of method/optimiser hyperparameters, e.g. '{\"lr\": 0.1}'",
 }
+_LIST_METAVARS = {"train_domains": "DOMAIN", "test_domains": "DOMAIN", "layer_after": "MODULE",
+                  "corruption_severities": "N"}
 
 
 def _field_help() -> dict[str, str]:
