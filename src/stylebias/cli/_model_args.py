@@ -76,7 +76,9 @@ def load_models(specs: list[str], args: argparse.Namespace, preprocess: dict[str
     import dataclasses
 
     from ..models import load_model
+    from ..runtime import resolve_device
 
+    args.device = str(resolve_device(args.device))  # "auto" -> this machine's device, for every later call
     loaded = [load_model(s, pretrained=args.pretrained, device=args.device, preprocess=preprocess) for s in specs]
     if args.pretrained:
         return loaded

@@ -53,5 +53,11 @@ def run(args: argparse.Namespace) -> int:
     for row in results["methods"]:
         print(f"{row['method']:<18} {row['dg_accuracy']:8.3f} {row['shape_bias']:11.3f} "
               f"{row['corruption_error']:10.3f} {row['in_domain_accuracy']:10.3f}")
-    print(f"\nwrote {args.output_dir / 'results.json'}, {args.output_dir / 'report.md'} ({results['elapsed_s'] / 60:.1f} min)")
+    if results["runs_read_back"] == results["runs"]:
+        took = "every run read back from an earlier invocation"
+    elif results["runs_read_back"]:
+        took = f"{results['elapsed_s'] / 60:.1f} min; {results['runs_read_back']} of {results['runs']} runs read back"
+    else:
+        took = f"{results['elapsed_s'] / 60:.1f} min"
+    print(f"\nwrote {args.output_dir / 'results.json'}, {args.output_dir / 'report.md'} ({took})")
     return 0
