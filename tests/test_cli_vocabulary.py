@@ -193,3 +193,11 @@ def test_train_finds_a_recipe_by_name_and_a_failed_start_leaves_no_folder(tmp_pa
     err = capsys.readouterr().err
     assert "steps" in err and "config file" not in err  # the recipe was read; the bad value refused
     assert not out.exists() and not (tmp_path / "runs").exists()
+
+
+def test_a_missing_download_suggests_no_flag_that_a_command_may_lack(tmp_path):
+    from stylebias.hub import download
+
+    with pytest.raises(MissingFileError) as err:  # a manual artifact: never fetched, message only
+        download("contrastive-decoder", tmp_path)
+    assert "--cache-dir" not in str(err.value) and "STYLEBIAS_HOME" in str(err.value)
