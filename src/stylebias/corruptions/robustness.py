@@ -309,18 +309,24 @@ def _eval_folders(loaded, root, names, levels, clean, class_map, batch_size, num
     folders = [root / name / str(level) for name in names for level in levels]
     where = f"{root}/<corruption>/<severity>" + (f" and {clean}" if clean is not None else "")
     classes, counter = _folder_classes(loaded, folders + ([clean] if clean is not None else []), class_map, where)
-    for name in names:
-        for level in levels:
-            paths, labels = labelled_images(root / name / str(level), classes)
-            error, n = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers,
-                                     dev, _bar(progress, len(paths[:limit]), f"{name} {level}"))
-            errors.setdefault(name, {})[level] = error
-            counts.setdefault(name, {})[level] = n
-    clean_error = None
+    jobs = [(name, level, *labelled_images(root / name / str(level), classes)) for name in names for level in levels]
     if clean is not None:
-        paths, labels = labelled_images(clean, classes)
-        clean_error = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers, dev,
-                                    _bar(progress, len(paths[:limit]), "clean"))[0]
+        jobs.append(("clean", None, *labelled_images(clean, classes)))
+    bar = _bar(progress, sum(len(paths[:limit]) for _, _, paths, _ in jobs), "robustness")  # one bar per job
+    clean_error = None
+    try:
+        for name, level, paths, labels in jobs:
+            if bar is not None:
+                bar.set_postfix_str(name if level is None else f"{name} {level}")
+            error, n = _folder_error(counter, loaded, paths[:limit], labels[:limit], batch_size, num_workers, dev, bar)
+            if level is None:
+                clean_error = error
+            else:
+                errors.setdefault(name, {})[level] = error
+                counts.setdefault(name, {})[level] = n
+    finally:
+        if bar is not None:
+            bar.close()
     return errors, counts, clean_error
 
 
@@ -331,8 +337,6 @@ def _folder_error(counter, loaded, paths, labels, batch_size, num_workers, dev, 
         wrong += counter.wrong(x.float().div_(255), y)
         if bar is not None:
             bar.update(len(y))
-    if bar is not None:
-        bar.close()
     return wrong / len(paths), len(paths)
 
 
@@ -349,10 +353,13 @@ def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
     errors: dict[str, dict[int, float]] = {}
     counts: dict[str, dict[int, int]] = {}
     per = len(labels) // len(SEVERITIES)
+    per_level = per if limit is None else min(per, int(limit))
+    bar = _bar(progress, len(arrays) * len(levels) * per_level, "robustness")  # one bar per job
     for name, images in arrays.items():
         for level in levels:
-            lo, hi = (level - 1) * per, (level - 1) * per + (per if limit is None else min(per, int(limit)))
-            bar = _bar(progress, hi - lo, f"{name} {level}")
+            lo, hi = (level - 1) * per, (level - 1) * per + per_level
+            if bar is not None:
+                bar.set_postfix_str(f"{name} {level}")
             wrong = 0
             for start in range(lo, hi, int(batch_size)):
                 stop = min(start + int(batch_size), hi)
@@ -361,10 +368,10 @@ def _eval_cifar(loaded, root, names, levels, batch_size, limit, progress):
                 wrong += counter.wrong(_tensor_geometry(x, loaded.preprocess), y)
                 if bar is not None:
                     bar.update(stop - start)
-            if bar is not None:
-                bar.close()
             errors.setdefault(name, {})[level] = wrong / (hi - lo)
             counts.setdefault(name, {})[level] = hi - lo
+    if bar is not None:
+        bar.close()
     return errors, counts
 
 
