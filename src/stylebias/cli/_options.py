@@ -120,7 +120,8 @@ def add_output_dir(parser: argparse.ArgumentParser, default: Path | str | None, 
     """``--output-dir DIR`` (old spelling ``--output``); ``default`` None with ``required``."""
     parser.add_argument("--output-dir", type=Path, default=None if default is None else Path(default),
                         required=required, metavar="DIR", help=help)
-    add_alias(parser, "--output", "--output-dir", "output_dir", type=Path, metavar="DIR")
+    if not required:  # the commands that require it never had --output (argparse would demand --output-dir)
+        add_alias(parser, "--output", "--output-dir", "output_dir", type=Path, metavar="DIR")
 
 
 def add_device(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
