@@ -51,3 +51,24 @@ def test_explain_records_say_random_weights(setup, capsys):
     assert record["pretrained"] is False and record["weights"] == "random weights"
     assert record["models"][0]["source"].endswith("(random weights)")
     assert json.loads((setup / "cams" / "explain.json").read_text())[0]["pretrained"] is False
+
+
+@pytest.mark.parametrize("pretrained", [True, False])
+def test_retrieval_json_says_whether_weights_were_pretrained(tmp_path, pretrained, capsys):
+    (tmp_path / "feat.py").write_text(
+        "import torch\n\ndef build(pretrained=True):\n"
+        "    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())\n"
+    )
+    for folder, cam in (("query", 1), ("gallery", 2)):
+        (tmp_path / folder).mkdir()
+        for pid, colour in ((1, (200, 30, 30)), (2, (30, 30, 200))):
+            Image.new("RGB", (8, 16), colour).save(tmp_path / folder / f"{pid:04d}_c{cam}s1_000001_01.jpg")
+    flag = "--pretrained" if pretrained else "--no-pretrained"
+    argv = ["retrieval", "--model", f"{tmp_path / 'feat.py'}:build", flag, "--query", str(tmp_path / "query"),
+            "--gallery", str(tmp_path / "gallery"), "--height", "16", "--width", "8", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pretrained"] is pretrained and report["config"]["pretrained"] is pretrained
+    assert ("weights" in report) is not pretrained
+    assert main(argv[:-1]) == 0
+    assert ("(random weights)" in capsys.readouterr().out) is not pretrained
