@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/stylebias demo --quick --output demo_output
+	$(BIN)/stylebias demo --quick --output-dir demo_output
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/layers.py

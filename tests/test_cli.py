@@ -56,7 +56,7 @@ def test_library_errors_become_one_line_messages(capsys, monkeypatch):
 
 def test_demo_trains_methods_and_writes_results_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    args = ["demo", "--quick", "--output", str(out), "--methods", "erm", "mixstyle", "--steps", "2", "--seeds", "0", "1",
+    args = ["demo", "--quick", "--output-dir", str(out), "--methods", "erm", "mixstyle", "--steps", "2", "--seeds", "0", "1",
             "--held-out", "sketch"]
     assert main(args) == 0
     results = json.loads((out / "results.json").read_text())
@@ -70,6 +70,12 @@ def test_demo_trains_methods_and_writes_results_and_report(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "| mixstyle |" in report and "mixstyle** vs ERM" in report
     assert (out / "report.png").stat().st_size > 1000
+    assert "Wall time" in report and "read back" not in report
+    assert main(args) == 0  # a second invocation reads every finished run back
+    report = (out / "report.md").read_text()
+    assert "All 4 runs were read back" in report and "Wall time" not in report
+    assert "read back from an earlier invocation" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["runs_read_back"] == 4
 
 
 @pytest.mark.parametrize("command", [

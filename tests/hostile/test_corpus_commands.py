@@ -88,7 +88,7 @@ def test_shape_bias(tmp_path, model_file, cli, emit):
     cases = build_corpus(root / "cat", stem=lambda base, i: f"cat{i}-dog1")
     good = write_good(root / "dog", ["dog1-cat1", "dog2-bottle1"])
     argv = ["shape-bias", "--model", f"{model_file}:imagenet", "--stimuli", root, "--resize", 16, "--crop", 16,
-            "--workers", 0, "--output", tmp_path / "out", "--json"]
+            "--workers", 0, "--output-dir", tmp_path / "out", "--no-progress", "--json"]
     peel("shape-bias", lambda: cli(argv), cases, lambda run: json.loads(run.out)[0]["n"], len(good), emit)
 
 
@@ -98,14 +98,14 @@ def test_robustness_and_corrupt(tmp_path, model_file, cli, emit):
     good = write_good(data / "1", ["a", "b"])
     argv = ["robustness", "--model", f"{model_file}:two_classes", "--data", data, "--layout", "clean",
             "--corruptions", "contrast", "--severities", 1, "--resize", 32, "--crop", 32, "--workers", 0,
-            "--no-plot", "--output", tmp_path / "report", "--json"]
+            "--no-plot", "--output-dir", tmp_path / "report", "--no-progress", "--json"]
     peel("robustness", lambda: cli(argv), cases, lambda run: json.loads(run.out)["images"]["contrast"]["1"], len(good), emit)
 
     data = tmp_path / "to_corrupt"
     cases = build_corpus(data / "0")
     good = write_good(data / "1", ["a", "b"])
     argv = ["corrupt", "--input-dir", data, "--output-dir", tmp_path / "corrupted", "--corruptions", "contrast",
-            "--severities", 1, "--resize", 32, "--crop", 32, "--json"]
+            "--severities", 1, "--resize", 32, "--crop", 32, "--no-progress", "--json"]
     written = tmp_path / "corrupted" / "contrast" / "1"  # earlier runs wrote part, resumed after
     peel("corrupt", lambda: cli(argv), cases, lambda run: sum(p.is_file() for p in written.rglob("*")), len(good), emit)
 
@@ -130,13 +130,13 @@ def test_explain(tmp_path, model_file, cli, emit):
     for case in cases:  # explain takes files, not a folder: each unreadable one on its own
         if case.expect in LOADABLE:
             continue
-        run = cli(["explain", case.path, *good, "--model", f"{model_file}:imagenet_32px", "--output", out])
+        run = cli(["explain", case.path, *good, "--model", f"{model_file}:imagenet_32px", "--output-dir", out])
         _check_clean(run, tally)
         assert run.code == 2 and case.path.name in run.err, run.err
         tally.counts["clean errors"] += 1
     loadable = [c for c in cases if c.expect in LOADABLE]
     run = cli(["explain", *[c.path for c in loadable], *good, "--model", f"{model_file}:imagenet_32px",
-               "--output", out, "--json"])
+               "--output-dir", out, "--json"])
     _check_clean(run, tally)
     assert run.code == 0, run.err
     _check_named_skips([run], loadable, tally)
@@ -208,7 +208,7 @@ def test_non_utf8_file_names_print_as_their_bytes(tmp_path, model_file, monkeypa
     image.rename(odd)
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
     monkeypatch.setattr(sys, "stdout", stdout)
-    assert main(["explain", str(odd), "--model", f"{model_file}:imagenet_32px", "--output", str(tmp_path / "out")]) == 0
+    assert main(["explain", str(odd), "--model", f"{model_file}:imagenet_32px", "--output-dir", str(tmp_path / "out")]) == 0
     stdout.flush()
     assert os.fsencode(tmp_path) + b"/out/caf\xe9_gradcam.png" in stdout.buffer.getvalue()
 
@@ -218,7 +218,7 @@ def test_explain_gives_images_with_the_same_stem_their_own_panels(tmp_path, mode
     write_good(tmp_path / "one", ["a", "a-2"])
     write_good(tmp_path / "two", ["a"], seed=3)
     images = [tmp_path / "one" / "a.png", tmp_path / "one" / "a-2.png", tmp_path / "two" / "a.png"]
-    run = cli(["explain", *images, "--model", f"{model_file}:imagenet_32px", "--output", tmp_path / "out", "--json"])
+    run = cli(["explain", *images, "--model", f"{model_file}:imagenet_32px", "--output-dir", tmp_path / "out", "--json"])
     assert run.code == 0, run.err
     outputs = [Path(r["output"]).name for r in json.loads(run.out)]
     # clashing stems are named after their folder too (shapebias.explain's rule)

@@ -11,13 +11,15 @@ import argparse
 import importlib
 import io
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 
 from .._version import __version__
 from ..errors import StyleBiasError
-from ._common import json_stdout_only
+from ._common import json_stdout_only, remove_if_empty
+from ._options import HelpFormatter
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
@@ -48,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for path in COMMAND_MODULES:
         module = importlib.import_module(path)
-        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        sub = commands.add_parser(module.NAME, help=module.HELP, formatter_class=HelpFormatter,
+                                  description=module.HELP + getattr(module, "DESCRIPTION", ""))
         module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
     return parser
@@ -90,11 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    output_dir = getattr(args, "output_dir", None)
+    existed = output_dir is None or os.path.lexists(output_dir)
     try:
         # --json: stdout is the JSON alone; prints of user code and libraries go to stderr
         with json_stdout_only() if getattr(args, "json", False) else nullcontext():
             return int(args._run(args) or 0)
     except StyleBiasError as err:  # expected, user-facing errors: no traceback
+        if not existed:  # a start-up failure leaves no empty output folder behind
+            remove_if_empty(output_dir)
         print(f"stylebias {args.command}: error: {_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,11 +8,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from ..io import write_json
 
-__all__ = ["print_json", "write_json", "json_stdout_only"]
+__all__ = ["print_json", "write_json", "json_stdout_only", "remove_if_empty"]
 
 # Text print_json produced while json_stdout_only is active, written to stdout at its end.
 _PENDING_JSON: ContextVar[list[str] | None] = ContextVar("stylebias_pending_json", default=None)
@@ -82,3 +83,21 @@ def _flush_c_stdio() -> None:
         ctypes.CDLL(None).fflush(None)
     except (OSError, AttributeError, TypeError):  # no libc handle (e.g. Windows)
         pass
+
+
+def remove_if_empty(folder: str | os.PathLike[str]) -> None:
+    """Delete ``folder`` if it holds no files (only empty sub-folders); never touch a file.
+
+    A command that failed before writing anything must not leave the output folder it made.
+    """
+    root = Path(folder)
+    if not root.is_dir() or root.is_symlink():
+        return
+    dirs = []
+    for path in root.rglob("*"):
+        if path.is_symlink() or not path.is_dir():
+            return  # something was written: keep everything
+        dirs.append(path)
+    for path in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+        path.rmdir()
+    root.rmdir()

@@ -7,75 +7,71 @@ from pathlib import Path
 from typing import Any
 
 from ._common import print_json, write_json
-from ._model_args import add_model_arguments, preprocess_from_args
+from ._model_args import add_model_arguments, load_models, preprocess_from_args, random_weights_label
+from ._options import add_json, add_list, add_output_dir, add_progress, add_workers
 
 NAME = "robustness"
 HELP = ("top-1 error per corruption and severity, mCE and relative mCE (ImageNet-C, AlexNet-normalised) "
         "or the mean corruption error (CIFAR-C)")
 
 
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--data", type=Path, required=True, metavar="DIR",
                         help="ImageNet-C layout (<corruption>/<severity>/<class>/<file>), CIFAR-10/100-C .npy "
-                             "files, or clean <class>/<file> images to corrupt on the fly")
-    parser.add_argument("--layout", choices=("auto", "imagenet-c", "cifar-c", "clean"), default="auto")
-    parser.add_argument("--corruptions", type=_names, default=None, metavar="A,B,...",
-                        help="default: the 15 ImageNet-C corruptions")
-    parser.add_argument("--severities", type=lambda t: [int(s) for s in _names(t)], default=[1, 2, 3, 4, 5],
-                        metavar="1,2,...")
+                             "files, or clean <class>/<file> images to corrupt on the fly (required)")
+    parser.add_argument("--layout", choices=("auto", "imagenet-c", "cifar-c", "clean"), default="auto",
+                        help="how --data is laid out; auto: detected")
+    add_list(parser, "--corruptions", metavar="NAME", help="default: the 15 ImageNet-C corruptions")
+    add_list(parser, "--severities", item=int, default=[1, 2, 3, 4, 5], metavar="N", help="severities 1-5")
     parser.add_argument("--clean-dir", type=Path, default=None, metavar="DIR",
-                        help="clean <class>/<file> images for the clean error (relative mCE)")
+                        help="clean <class>/<file> images for the clean error (relative mCE) (default: none)")
     parser.add_argument("--clean-error", type=float, default=None, metavar="FRACTION",
-                        help="the model's clean top-1 error, if known (e.g. 0.2387)")
+                        help="the model's clean top-1 error, if known (e.g. 0.2387) (default: unknown)")
     parser.add_argument("--no-normalise", action="store_true", help="no AlexNet normalisation (mean error only)")
     parser.add_argument("--params", choices=("auto", "imagenet", "cifar"), default="auto",
                         help="corruption parameters when corrupting on the fly")
     parser.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly corruptions")
-    parser.add_argument("--frost-dir", type=Path, default=None, help="folder with frost1.png ... frost5.jpg")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many images per corruption/severity")
+    parser.add_argument("--frost-dir", type=Path, default=None, metavar="DIR",
+                        help="folder with frost1.png ... frost5.jpg (default: $STYLEBIAS_FROST_DIR, else the packaged images)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="at most this many images per corruption/severity (default: all)")
     parser.add_argument("--class-map", type=Path, default=None, metavar="FILE.json",
                         help='class folder -> model output index, as {"folder": index, ...} or a list of folder '
                              "names in output order (default: integer folders are indices, ImageNet wnids map to "
                              "a 1000-way model's classes, else sorted folders must match the model's outputs)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: spare cores)")
-    parser.add_argument("--output", type=Path, default=Path("robustness_output"),
-                        help="folder for robustness.json and robustness.png")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
+    add_workers(parser, None, help="DataLoader workers (default: spare cores)")
+    add_output_dir(parser, "robustness_output", help="folder for robustness.json and robustness.png")
     parser.add_argument("--no-plot", action="store_true", help="do not draw the bar plot")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_progress(parser)
+    add_json(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..corruptions import evaluate_robustness, plot_robustness
-    from ..models import load_model
 
-    loaded = load_model(args.model, pretrained=not args.no_pretrained, device=args.device,
-                        preprocess=preprocess_from_args(args))
+    (loaded,) = load_models([args.model], args, preprocess_from_args(args))
     result = evaluate_robustness(
         loaded, args.data, layout=args.layout, corruptions=args.corruptions, severities=args.severities,
         clean_dir=args.clean_dir, clean_error=args.clean_error,
         baseline=None if args.no_normalise else "auto", params=args.params, seed=args.seed,
         batch_size=args.batch_size, num_workers=args.workers, device=args.device,
-        frost_dir=args.frost_dir, limit=args.limit, class_map=args.class_map, progress=not args.json,
+        frost_dir=args.frost_dir, limit=args.limit, class_map=args.class_map, progress=args.progress,
     )
-    row = result.to_dict()
-    write_json(row, args.output / "robustness.json")
+    row = {**result.to_dict(), **random_weights_label(args.pretrained)}
+    write_json(row, args.output_dir / "robustness.json")
     plot = None
     if not args.no_plot:
         try:
-            plot = plot_robustness(result, args.output / "robustness.png")
+            plot = plot_robustness(result, args.output_dir / "robustness.png")
         except ImportError:
             print("matplotlib is not installed: no plot (pip install matplotlib)")
     if args.json:
         print_json(row)
         return 0
     _print_table(row)
-    print(f"results written to {args.output / 'robustness.json'}" + (f" and {plot}" if plot else ""))
+    print(f"results written to {args.output_dir / 'robustness.json'}" + (f" and {plot}" if plot else ""))
     return 0
 
 

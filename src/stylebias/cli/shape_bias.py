@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ._common import print_json
-from ._model_args import add_model_arguments, preprocess_from_args
+from ._model_args import add_model_arguments, load_models, preprocess_from_args, random_weights_label
+from ._options import add_json, add_output_dir, add_progress, add_workers
 
 NAME = "shape-bias"
 HELP = "shape bias (Geirhos et al. 2019) of ImageNet classifiers on cue-conflict stimuli, or accuracy on silhouettes/edges"
@@ -22,45 +23,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=("cue-conflict", "silhouettes", "edges"),
                         help="which stimuli: shape bias on cue-conflict, 16-class accuracy on the others")
     parser.add_argument("--from-csv", nargs="+", default=[], type=Path, metavar="FILE",
-                        help="model-vs-human raw-data CSV files to compute the same metrics from")
-    parser.add_argument("--output", type=Path, default=Path("shape_bias_output"),
-                        help="folder for the models' raw-data CSV files and results.json")
-    parser.add_argument("--json", action="store_true", help="print one JSON list, an object per source")
+                        help="model-vs-human raw-data CSV files to compute the same metrics from (default: none)")
+    add_output_dir(parser, "shape_bias_output", help="folder for the models' raw-data CSV files and results.json")
+    add_json(parser)
     parser.add_argument("--plot", type=Path, default=None, metavar="FILE",
-                        help="draw the shape-vs-texture figure (.png or .pdf)")
+                        help="draw the shape-vs-texture figure (.png or .pdf) (default: no figure)")
     run_group = parser.add_argument_group("running")
-    run_group.add_argument("--batch-size", type=int, default=32)
-    run_group.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)")
-    run_group.add_argument("--no-channels-last", action="store_true")
+    run_group.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
+    add_workers(run_group, None, help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)")
+    run_group.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
     run_group.add_argument("--allow-incomplete", action="store_true",
                            help="evaluate a published stimulus folder even if files are missing")
-    run_group.add_argument("--cache-dir", type=Path, default=None)
+    run_group.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                           help="where downloaded stimuli are kept (default: $STYLEBIAS_HOME, "
+                                "else $XDG_CACHE_HOME/stylebias, else ~/.cache/stylebias)")
     run_group.add_argument("--no-download", action="store_true", help="never download stimuli")
+    add_progress(run_group)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models import load_model
     from ..shapebias import compare, plot_shape_bias
     from ._common import write_json
 
-    preprocess = preprocess_from_args(args)
-    models = [load_model(spec, pretrained=not args.no_pretrained, device=args.device, preprocess=preprocess)
-              for spec in args.model]
+    models = load_models(args.model, args, preprocess_from_args(args))
     results = compare(
         models, args.from_csv, args.stimuli,
         stimuli=args.stimulus_set,
-        output_dir=args.output if models else None,
+        output_dir=args.output_dir if models else None,
         batch_size=args.batch_size,
         num_workers=args.workers,
         channels_last=not args.no_channels_last,
         complete=False if args.allow_incomplete else None,
         cache_dir=args.cache_dir,
         download=not args.no_download,
-        progress=not args.json,
+        progress=args.progress,
     )
-    rows = [r.to_dict() for r in results]
+    # compare() lists CSV files first; the models' results carry pretrained true/false
+    label = random_weights_label(args.pretrained)
+    first_model = len(results) - len(models)
+    rows = [{**r.to_dict(), **(label if i >= first_model else {})} for i, r in enumerate(results)]
     if models:
-        write_json(rows, args.output / "results.json")
+        write_json(rows, args.output_dir / "results.json")
     if args.plot is not None:
         plot_shape_bias(results, args.plot)
     if args.json:
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _print_table(rows)
     if models:
-        print(f"decisions written to {args.output}/")
+        print(f"decisions written to {args.output_dir}/")
     if args.plot is not None:
         print(f"figure written to {args.plot}")
     return 0

@@ -220,16 +220,13 @@ def _bar(progress: bool, total: int, desc: str):
     return tqdm(total=total, unit="img", desc=desc)
 
 
-def _folder_wrong(counter: _Counter, paths: Sequence[Path], labels: Sequence[int], run: _Run, desc: str) -> int:
-    """Top-1 mistakes over image files (a progress bar named ``desc``)."""
+def _folder_wrong(counter: _Counter, paths: Sequence[Path], labels: Sequence[int], run: _Run, bar: Any) -> int:
+    """Top-1 mistakes over image files; advances the job's progress ``bar`` (or None)."""
     wrong = 0
-    bar = _bar(run.progress, len(paths), desc)
     for x, y in _labelled_batches(paths, labels, counter.preprocess, run):
         wrong += counter.wrong(x.float().div_(255), y)
         if bar is not None:
             bar.update(len(y))
-    if bar is not None:
-        bar.close()
     return wrong
 
 
@@ -246,16 +243,24 @@ def read_imagenet_c(loaded: LoadedModel, root: Path, request: _Request, run: _Ru
     where = f"{root}/<corruption>/<severity>" + (f" and {clean}" if clean is not None else "")
     classes, counter = _folder_classes(loaded, folders + ([clean] if clean is not None else []), request.class_map,
                                        where)
-    measured = LayoutData()
-    for name in names:
-        for level in levels:
-            paths, labels = labelled_images(root / name / str(level), classes)
-            paths, labels = paths[: run.limit], labels[: run.limit]
-            measured.add(name, level, _folder_wrong(counter, paths, labels, run, f"{name} {level}"), len(paths))
+    jobs = [(name, level, *labelled_images(root / name / str(level), classes)) for name in names for level in levels]
     if clean is not None:
-        paths, labels = labelled_images(clean, classes)
-        paths, labels = paths[: run.limit], labels[: run.limit]
-        measured.clean_error = _folder_wrong(counter, paths, labels, run, "clean") / len(paths)
+        jobs.append(("clean", None, *labelled_images(clean, classes)))
+    measured = LayoutData()
+    bar = _bar(run.progress, sum(len(paths[: run.limit]) for _, _, paths, _ in jobs), "robustness")  # one per job
+    try:
+        for name, level, paths, labels in jobs:
+            paths, labels = paths[: run.limit], labels[: run.limit]
+            if bar is not None:
+                bar.set_postfix_str(name if level is None else f"{name} {level}")
+            wrong = _folder_wrong(counter, paths, labels, run, bar)
+            if level is None:
+                measured.clean_error = wrong / len(paths)
+            else:
+                measured.add(name, level, wrong, len(paths))
+    finally:
+        if bar is not None:
+            bar.close()
     return measured
 
 
@@ -272,21 +277,26 @@ def read_cifar_c(loaded: LoadedModel, root: Path, request: _Request, run: _Run) 
     counter = _Counter(loaded, width)
     measured = LayoutData()
     per = len(labels) // len(SEVERITIES)
-    for name, images in arrays.items():
-        for level in request.levels:
-            lo = (level - 1) * per
-            hi = lo + (per if run.limit is None else min(per, int(run.limit)))
-            bar = _bar(run.progress, hi - lo, f"{name} {level}")
-            wrong = 0
-            for start in range(lo, hi, run.batch_size):
-                stop = min(start + run.batch_size, hi)
-                y = torch.from_numpy(labels[start:stop].astype(np.int64))
-                wrong += counter.wrong(_cifar_batch(images, start, stop, pre), y)
+    per_level = per if run.limit is None else min(per, int(run.limit))
+    bar = _bar(run.progress, len(arrays) * len(request.levels) * per_level, "robustness")  # one per job
+    try:
+        for name, images in arrays.items():
+            for level in request.levels:
+                lo = (level - 1) * per
+                hi = lo + per_level
                 if bar is not None:
-                    bar.update(stop - start)
-            if bar is not None:
-                bar.close()
-            measured.add(name, level, wrong, hi - lo)
+                    bar.set_postfix_str(f"{name} {level}")
+                wrong = 0
+                for start in range(lo, hi, run.batch_size):
+                    stop = min(start + run.batch_size, hi)
+                    y = torch.from_numpy(labels[start:stop].astype(np.int64))
+                    wrong += counter.wrong(_cifar_batch(images, start, stop, pre), y)
+                    if bar is not None:
+                        bar.update(stop - start)
+                measured.add(name, level, wrong, hi - lo)
+    finally:
+        if bar is not None:
+            bar.close()
     return measured
 
 

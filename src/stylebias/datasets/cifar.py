@@ -81,11 +81,10 @@ def cifar(
     cls_name, folder, url = CIFAR_FILES[name]
     try:
         base = getattr(tvd, cls_name)(root=str(root), train=train, download=download)
-    except RuntimeError as err:
+    except RuntimeError:  # torchvision's message suggests download=True, which no command has
         where = Path(root) / folder
         raise MissingFileError(
-            f"{name} is not in {where} (missing or corrupted files; torchvision said: {err}). "
-            f"Download {url}, extract it into {Path(root)} so that {where} exists, or pass "
-            "download=True (needs internet)."
+            f"{name} is not in {where} (missing or corrupted files). "
+            f"Download {url} and extract it into {Path(root)} so that {where} exists."
         ) from None
     return _Cifar(base, transform, name)

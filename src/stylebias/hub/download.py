@@ -111,8 +111,8 @@ def _fetch(art: Artifact, partial: Path, progress: bool) -> None:
         raise MissingFileError(
             f"could not download {art.name!r} from {art.url} ({reason}). "
             f"Download that URL by hand (any machine with internet access) and put the file at "
-            f"{partial.with_suffix('')} (sha256 {art.sha256}); or point --cache-dir / "
-            f"$STYLEBIAS_HOME at a folder that already holds {art.file_name}."
+            f"{partial.with_suffix('')} (sha256 {art.sha256}); or set $STYLEBIAS_HOME to a folder "
+            f"that already holds {art.file_name}."
         ) from err
 
 
@@ -162,7 +162,7 @@ def download(
         raise MissingFileError(
             f"{art.name!r} is not in the cache and cannot be downloaded by a program: "
             f"{art.meta.get('how', f'get it from {art.url}')}, and save it as {target} (or "
-            f"point --cache-dir / $STYLEBIAS_HOME at a folder that holds {art.file_name})."
+            f"set $STYLEBIAS_HOME to a folder that holds {art.file_name})."
         )
     elif not download:
         raise MissingFileError(

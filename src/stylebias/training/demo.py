@@ -19,6 +19,7 @@ from typing import Any
 from ..io import atomic_write, write_json
 from .config import TrainConfig
 from .dg import leave_one_domain_out, summarize
+from .run_folder import DONE
 
 __all__ = ["DemoConfig", "run_demo", "DEMO_METHODS"]
 
@@ -142,12 +143,24 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return path
 
 
-def _report(cfg: DemoConfig, rows: list[dict[str, Any]], plot: Path | None, elapsed: float, description: str) -> str:
+def _timing(elapsed: float, read_back: int, total: int) -> str:
+    """How long this invocation took, honest about runs read back from an earlier one."""
+    if read_back == 0:
+        return f"Wall time {elapsed / 60:.1f} min."
+    if read_back == total:
+        return (f"All {total} runs were read back from the run folders of an earlier invocation "
+                "(nothing was trained now), so no training time was measured.")
+    return (f"{read_back} of {total} runs were read back from an earlier invocation; the wall time of "
+            f"{elapsed / 60:.1f} min covers only the {total - read_back} trained now.")
+
+
+def _report(cfg: DemoConfig, rows: list[dict[str, Any]], plot: Path | None, elapsed: float, description: str,
+            read_back: int = 0, total: int = 0) -> str:
     lines = [
         "# stylebias demo", "",
         f"{description}. Methods trained {cfg.steps} steps of {cfg.batch_size} images each; seeds "
         f"{list(cfg.seeds or ())}; held-out domain(s) {list(cfg.held_out or ())}; corruption severities "
-        f"{list(cfg.severities or ())}. Wall time {elapsed / 60:.1f} min.", "",
+        f"{list(cfg.severities or ())}. {_timing(elapsed, read_back, total)}", "",
         "| method | DG accuracy | shape bias | corruption error | in-domain accuracy |",
         "|---|---|---|---|---|",
     ]
@@ -180,13 +193,20 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         corruption_severities=list(cfg.severities or ()), progress=cfg.progress, **cfg.extra,
     )
     start = time.perf_counter()
+    started_at = time.time()
+    read_back: list[str] = []  # runs finished by an earlier invocation (their done marker is older)
 
     def report_run(record: dict[str, Any]) -> None:
+        done = Path(record["dir"]) / DONE
+        earlier = done.is_file() and done.stat().st_mtime < started_at
+        if earlier:
+            read_back.append(record["dir"])
         s = record["selected"]
         print(f"  {record['method']:<18} held-out {record['held_out']:<9} seed {record['seed']}: "
               f"DG acc {s['test_acc']:.3f}  shape bias {s.get('shape_bias', float('nan')):.3f}  "
               f"corruption error {s.get('corruption_error', float('nan')):.3f}  "
-              f"({time.perf_counter() - start:.0f}s)", flush=True)
+              + ("(read back from an earlier invocation)" if earlier else f"({time.perf_counter() - start:.0f}s)"),
+              flush=True)
 
     sweep = leave_one_domain_out(base, DOMAINS, cfg.methods, cfg.seeds or (0,), out / "runs",
                                  held_out=cfg.held_out, on_run=report_run)
@@ -196,12 +216,14 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
                    f"{cfg.texture_correlation} in training)")
     plot = _plot(rows, out / "report.png")
     with atomic_write(out / "report.md") as tmp:
-        tmp.write_text(_report(cfg, rows, plot, elapsed, description))
+        tmp.write_text(_report(cfg, rows, plot, elapsed, description, len(read_back), len(sweep.runs)))
     results = {
         "methods": rows,
         "benchmark": description,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()},
         "elapsed_s": elapsed,
+        "runs_read_back": len(read_back),
+        "runs": len(sweep.runs),
         "table": sweep.table,
     }
     write_json(results, out / "results.json")
