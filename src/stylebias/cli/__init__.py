@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "stylebias.cli.retrieval",
     "stylebias.cli.shape_bias",
     "stylebias.cli.explain",
+    "stylebias.cli.probe",
     "stylebias.cli.corrupt",
     "stylebias.cli.robustness",
     "stylebias.cli.stylize",

@@ -1,0 +1,77 @@
+"""``stylebias explain --method`` (saved maps and scores) and ``stylebias probe`` end to end."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylebias.cli import main
+
+MODEL = '''
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.layer1 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+        self.layer2 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, stride=2), nn.BatchNorm2d(8), nn.ReLU())
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 1000))
+
+    def forward(self, x):
+        return self.head(self.layer2(self.layer1(self.conv1(x))))
+
+def build():
+    torch.manual_seed(0)
+    return Net()
+'''
+
+
+@pytest.fixture
+def setup(tmp_path):
+    (tmp_path / "m.py").write_text(MODEL)
+    rng = np.random.default_rng(0)
+    for i, size in enumerate([(40, 30), (36, 36), (30, 44), (32, 32)]):
+        Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(tmp_path / f"img{i}.png")
+    return tmp_path, f"{tmp_path / 'm.py'}:build"
+
+
+def test_explain_saves_gradcam_and_iba_maps_with_scores(setup, capsys):
+    root, spec = setup
+    images = [str(root / f"img{i}.png") for i in range(3)]
+    code = main(["explain", *images, "--model", spec, "--method", "gradcam,iba",
+                 "--output-dir", str(root / "out"), "--json"])
+    assert code == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [len(r["maps"]) for r in records] == [2, 2, 2]
+    for rec in records:
+        w, h = Image.open(rec["image"]).size
+        for m in rec["maps"]:
+            assert np.load(m["heatmap"]).shape == (h, w)
+            assert 0 <= m["deletion_auc"] <= 1 and m["method"] in ("gradcam", "iba")
+    assert (root / "out" / "attributions.json").is_file() and (root / "out" / "explain.json").is_file()
+
+
+def test_explain_refuses_an_unknown_method_before_any_work(setup, capsys):
+    root, spec = setup
+    code = main(["explain", str(root / "img0.png"), "--model", spec, "--method", "lime", "--output-dir", str(root / "out")])
+    assert code == 2 and "lime" in capsys.readouterr().err
+    assert not (root / "out").exists()
+
+
+@pytest.mark.parametrize("probe, figure", [("style", "style_reliance"), ("normalisers", "normalisers")])
+def test_probe_writes_json_and_figure(setup, capsys, probe, figure):
+    root, spec = setup
+    code = main(["probe", probe, "--model", spec, "--no-pretrained", "--data", str(root), "--resize", "32", "--crop", "32",
+                 "--output-dir", str(root / "probe"), "--batch-size", "4", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["images"] == 4 and out["pretrained"] is False
+    (name, result), = out["models"].items()
+    if probe == "style":
+        assert [s["stage"] for s in result["stages"]] == ["model.conv1", "model.layer1", "model.layer2"]
+    else:
+        assert result[-1]["layer"].endswith("head.2")
+    assert (root / "probe" / f"{figure}.json").is_file() and (root / "probe" / f"{figure}.png").is_file()
