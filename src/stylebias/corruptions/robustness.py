@@ -499,13 +499,10 @@ def plot_robustness(result: RobustnessResult, path: str | os.PathLike[str]) -> P
 
     Needs matplotlib. Written atomically; the format follows the suffix (.png, .pdf, .svg).
     """
-    import matplotlib
+    from ..plotting import figure_format, pyplot, save_figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from ..io import atomic_write
-
+    figure_format(path)  # refuse a bad suffix before drawing
+    plt = pyplot()
     names = list(result.errors)
     means = [100 * float(np.mean(list(result.errors[n].values()))) for n in names]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(names) + 2), 4.0))
@@ -526,8 +523,4 @@ def plot_robustness(result: RobustnessResult, path: str | os.PathLike[str]) -> P
     ax.set_ylim(0, 100)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    target = Path(path)
-    with atomic_write(target) as tmp:
-        fig.savefig(tmp, format=target.suffix.lstrip(".") or "png", dpi=120)
-    plt.close(fig)
-    return target
+    return save_figure(fig, path, dpi=120)

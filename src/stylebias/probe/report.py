@@ -10,7 +10,8 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InvalidArgumentError
-from ..io import atomic_write, write_json
+from ..io import write_json
+from ..plotting import figure_format, pyplot, save_figure
 from .normalisers import LayerDiagnostics, normaliser_diagnostics
 from .style_reliance import StyleRelianceResult, style_reliance
 
@@ -79,18 +80,9 @@ def probe_normalisers(
 def plot_against_depth(panels: Mapping[str, Mapping[str, Sequence[float]]], path: str | os.PathLike[str],
                        *, title: str | None = None) -> Path:
     """One panel per metric, one line per model, x = relative depth (0 first layer, 1 last),
-    so models with different numbers of layers share an axis. PNG or PDF, written atomically."""
-    target = Path(path)
-    fmt = target.suffix.lower().lstrip(".")
-    if fmt not in ("png", "pdf"):
-        raise InvalidArgumentError(f"the figure must end in .png or .pdf, got {target.name}")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - matplotlib is a test dependency
-        raise ImportError("plotting needs matplotlib: pip install 'stylebias[plot]'") from err
+    so models with different numbers of layers share an axis. PNG, PDF or SVG, written atomically."""
+    figure_format(path)  # refuse a bad suffix before drawing
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for ax, (metric, curves) in zip(axes[0], panels.items()):
         for name, values in curves.items():
@@ -103,7 +95,4 @@ def plot_against_depth(panels: Mapping[str, Mapping[str, Sequence[float]]], path
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_write(target) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=130)
-    plt.close(fig)
-    return target
+    return save_figure(fig, path, dpi=130)

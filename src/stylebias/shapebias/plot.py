@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError, InvalidArgumentError
-from ..io import atomic_write
+from ..plotting import pyplot, save_figure
 from .metrics import ShapeBiasResult, shape_bias
 
 __all__ = ["plot_shape_bias"]
@@ -48,20 +48,13 @@ def plot_shape_bias(
         ImportError: matplotlib is not installed (``pip install 'stylebias[plot]'``).
     """
     target = Path(path)
-    fmt = target.suffix.lower().lstrip(".")
-    if fmt not in ("png", "pdf"):
+    if target.suffix.lower() not in (".png", ".pdf"):
         raise InvalidArgumentError(f"--plot must end in .png or .pdf, got {target.name}")
     series = [r for r in results if r.shape_bias is not None or r.stimuli == "cue-conflict"]
     if not series:
         raise DataError("nothing to plot: the shape-bias figure needs cue-conflict results")
     series = _pool_humans(series) if pool_humans else list(series)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - matplotlib is a test dependency
-        raise ImportError("plotting needs matplotlib: pip install 'stylebias[plot]'") from err
+    plt = pyplot()
 
     categories = sorted({c for r in series for c in r.per_category})
     humans = [r for r in series if r.observer == "human"]
@@ -99,10 +92,7 @@ def plot_shape_bias(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_write(target) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=150)
-    plt.close(fig)
-    return target
+    return save_figure(fig, target, dpi=150)
 
 
 def _pool_humans(results: Sequence[ShapeBiasResult]) -> list[ShapeBiasResult]:

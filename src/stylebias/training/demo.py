@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io import atomic_write, write_json
+from ..plotting import pyplot, save_figure
 from .config import TrainConfig
 from .dg import leave_one_domain_out, summarize
 from .run_folder import DONE
@@ -118,10 +119,7 @@ def _verdicts(rows: list[dict[str, Any]], n_seeds: int) -> list[str]:
 
 def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
     except ImportError:  # pragma: no cover - matplotlib is optional
         log.warning("matplotlib is not installed: no plot")
         return None
@@ -137,10 +135,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
             ax.legend(loc="upper right", fontsize=8)
         ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def _timing(elapsed: float, read_back: int, total: int) -> str:
