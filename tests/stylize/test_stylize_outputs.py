@@ -193,3 +193,16 @@ def test_an_interrupted_run_resumes_from_its_journal(tiny, weight_files):
     (out / "manifest.jsonl").unlink()  # files no record describes are redone, then described
     assert run(weight_files, tiny["one"], tiny["style"], out)["written"] == 2
     assert assert_describes_disk(out) == records
+
+
+def test_a_content_image_over_max_pixels_is_named_when_downscaled(tmp_path, weight_files, caplog):
+    """Its output is smaller than the content: that is said, with the file and both sizes."""
+    _image(tmp_path / "c" / "big.png", 0, size=(60, 40))
+    _image(tmp_path / "c" / "small.png", 1, size=(16, 16))
+    _image(tmp_path / "s" / "s.png", 2)
+    with caplog.at_level("WARNING", logger="stylebias.stylize.dataset"):
+        run(weight_files, tmp_path / "c", tmp_path / "s", tmp_path / "out", max_pixels=1000)
+    warned = [r.getMessage() for r in caplog.records if "downscaled" in r.getMessage()]
+    assert len(warned) == 1 and "big.png is 60 x 40" in warned[0]
+    [big] = [p for p in (tmp_path / "out").rglob("big*.png")]
+    assert Image.open(big).size[0] * Image.open(big).size[1] <= 1000

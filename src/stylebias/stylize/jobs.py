@@ -65,13 +65,22 @@ class RankWork:
 
 # --------------------------------------------------------------------------- decoding
 def _decode_cap(path: Path, size: int, max_pixels: int) -> int:
-    """Pixels to decode ``path`` at: enough for a ``size``-px shorter side, at most max_pixels."""
-    if size <= 0 or not path.is_file():  # a FIFO would block open(); load_image refuses it
+    """Pixels to decode ``path`` at: enough for a ``size``-px shorter side, at most max_pixels.
+
+    An image over ``max_pixels`` is logged with its size: its output is smaller than asked,
+    and that must never pass without a word."""
+    if not path.is_file():  # a FIFO would block open(); load_image refuses it
         return max_pixels
     try:
         with Image.open(path) as img:
             w, h = img.size
     except Exception:  # noqa: BLE001 - load_image reports the real problem
+        return max_pixels
+    if w * h > max_pixels and (size <= 0 or size * size * max(w, h) // max(1, min(w, h)) > max_pixels):
+        log.warning("%s is %d x %d (%.1f Mpx): it is downscaled to %.1f Mpx at most before the network "
+                    "(--max-pixels %d bounds the network's memory); a content image's output has that size",
+                    path, w, h, w * h / 1e6, max_pixels / 1e6, max_pixels)
+    if size <= 0:
         return max_pixels
     short = max(1, min(w, h))
     needed = (2 * size) ** 2 * max(w, h) // short  # decode at >= 2x the final size
