@@ -24,7 +24,8 @@ CONCEPTS = {
     "cache": ("--cache-dir", ("--cache", "--cache-folder")),
 }
 # switches that must be --X/--no-X pairs (never --no-X or --X alone), with their default
-SWITCHES = {"pretrained": None, "progress": True, "resume": True}
+SWITCHES = {"pretrained": None, "progress": True, "resume": True, "plot": True, "normalise": True,
+            "channels-last": True, "download": True}
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
@@ -54,6 +55,9 @@ def vocabulary_problems(name: str, parser: argparse.ArgumentParser) -> list[str]
         if on in flags and flags[on].default is None and f"(default: {'on' if default else 'off'})" not in flags[on].help:
             if default is not None:
                 problems.append(f"{name}: {on} must document its default")
+    for flag, action in flags.items():  # a negative switch exists only as the pair's second half
+        if flag.startswith("--no-") and not isinstance(action, argparse.BooleanOptionalAction):
+            problems.append(f"{name}: {flag} is a lone negative switch; make it --{flag[5:]}/{flag}")
     if "--device" in flags:
         device = flags["--device"]
         if device.default != "auto" and not (device.default is None and "(default: auto)" in device.help):

@@ -134,7 +134,7 @@ def test_cli_shape_bias_json_plot_and_csv(cue_conflict_dir, oracle_file, tmp_pat
     spec = f"{oracle_file}:build"
     code = main(["shape-bias", "--model", spec, "--stimuli", str(cue_conflict_dir), "--resize", "none",
                  "--crop", "none", "--mean", "0", "0", "0", "--std", "1", "1", "1", "--workers", "0",
-                 "--output", str(out), "--json", "--plot", str(tmp_path / "fig.png")])
+                 "--output", str(out), "--json", "--plot-file", str(tmp_path / "fig.png")])
     assert code == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["source"] == spec and row["shape_bias"] == pytest.approx(0.6) and row["n"] == 6
@@ -144,7 +144,7 @@ def test_cli_shape_bias_json_plot_and_csv(cue_conflict_dir, oracle_file, tmp_pat
     [csv_file] = out.glob("cue-conflict_*.csv")
     assert json.loads((out / "results.json").read_text())[0]["shape"] == 3
     # The written CSV goes back in with --from-csv beside the model, as a PDF figure.
-    code = main(["shape-bias", "--from-csv", str(csv_file), "--plot", str(tmp_path / "fig.pdf")])
+    code = main(["shape-bias", "--from-csv", str(csv_file), "--plot-file", str(tmp_path / "fig.pdf")])
     assert code == 0
     text = capsys.readouterr().out
     assert "0.600" in text and "per category" in text

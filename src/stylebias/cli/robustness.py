@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="clean <class>/<file> images for the clean error (relative mCE) (default: none)")
     parser.add_argument("--clean-error", type=float, default=None, metavar="FRACTION",
                         help="the model's clean top-1 error, if known (e.g. 0.2387) (default: unknown)")
-    parser.add_argument("--no-normalise", action="store_true", help="no AlexNet normalisation (mean error only)")
+    parser.add_argument("--normalise", action=argparse.BooleanOptionalAction, default=True,
+                        help="normalise by AlexNet's errors (mCE); --no-normalise reports the mean error only")
     parser.add_argument("--params", choices=("auto", "imagenet", "cifar"), default="auto",
                         help="corruption parameters when corrupting on the fly")
     parser.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly corruptions")
@@ -43,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
     add_workers(parser, None, help="DataLoader workers (default: spare cores)")
     add_output_dir(parser, "robustness_output", help="folder for robustness.json and robustness.png")
-    parser.add_argument("--no-plot", action="store_true", help="do not draw the bar plot")
+    parser.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True,
+                        help="draw the bar plot robustness.png in the output folder")
     add_progress(parser)
     add_json(parser)
 
@@ -55,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_robustness(
         loaded, args.data, layout=args.layout, corruptions=args.corruptions, severities=args.severities,
         clean_dir=args.clean_dir, clean_error=args.clean_error,
-        baseline=None if args.no_normalise else "auto", params=args.params, seed=args.seed,
+        baseline="auto" if args.normalise else None, params=args.params, seed=args.seed,
         batch_size=args.batch_size, num_workers=args.workers, device=args.device,
         frost_dir=args.frost_dir, limit=args.limit, class_map=args.class_map, progress=args.progress,
     )
     row = {**result.to_dict(), **random_weights_label(args.pretrained)}
     write_json(row, args.output_dir / "robustness.json")
     plot = None
-    if not args.no_plot:
+    if args.plot:
         try:
             plot = plot_robustness(result, args.output_dir / "robustness.png")
         except ImportError:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._common import print_json
 from ._model_args import add_model_arguments, load_models, preprocess_from_args, random_weights_label
-from ._options import add_json, add_output_dir, add_progress, add_workers
+from ._options import add_alias, add_json, add_output_dir, add_progress, add_workers
 
 NAME = "shape-bias"
 HELP = "shape bias (Geirhos et al. 2019) of ImageNet classifiers on cue-conflict stimuli, or accuracy on silhouettes/edges"
@@ -26,18 +26,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model-vs-human raw-data CSV files to compute the same metrics from (default: none)")
     add_output_dir(parser, "shape_bias_output", help="folder for the models' raw-data CSV files and results.json")
     add_json(parser)
-    parser.add_argument("--plot", type=Path, default=None, metavar="FILE",
-                        help="draw the shape-vs-texture figure (.png or .pdf) (default: no figure)")
+    parser.add_argument("--plot-file", type=Path, default=None, metavar="FILE", dest="plot",
+                        help="draw the shape-vs-texture figure into FILE (.png or .pdf) (default: no figure)")
+    add_alias(parser, "--plot", "--plot-file", "plot", type=Path, metavar="FILE")
     run_group = parser.add_argument_group("running")
     run_group.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
     add_workers(run_group, None, help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)")
-    run_group.add_argument("--no-channels-last", action="store_true", help="keep the NCHW memory layout")
+    run_group.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                           help="run the model in channels_last memory layout (faster convolutions on CPU)")
     run_group.add_argument("--allow-incomplete", action="store_true",
                            help="evaluate a published stimulus folder even if files are missing")
     run_group.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                            help="where downloaded stimuli are kept (default: $STYLEBIAS_HOME, "
                                 "else $XDG_CACHE_HOME/stylebias, else ~/.cache/stylebias)")
-    run_group.add_argument("--no-download", action="store_true", help="never download stimuli")
+    run_group.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                           help="download the published stimuli into the cache when missing")
     add_progress(run_group)
 
 
@@ -52,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output_dir if models else None,
         batch_size=args.batch_size,
         num_workers=args.workers,
-        channels_last=not args.no_channels_last,
+        channels_last=args.channels_last,
         complete=False if args.allow_incomplete else None,
         cache_dir=args.cache_dir,
-        download=not args.no_download,
+        download=args.download,
         progress=args.progress,
     )
     # compare() lists CSV files first; the models' results carry pretrained true/false

@@ -238,7 +238,8 @@ def read_imagenet_c(loaded: LoadedModel, root: Path, request: _Request, run: _Ru
     missing = [f"{n}/{s}" for n in names for s in levels if not (root / n / str(s)).is_dir()]
     if missing:
         raise DataError(f"{root} lacks the ImageNet-C folders {', '.join(missing[:6])}"
-                        f"{' ...' if len(missing) > 6 else ''}; evaluate fewer with corruptions=/severities=")
+                        f"{' ...' if len(missing) > 6 else ''}; evaluate fewer with --corruptions/--severities "
+                        "(corruptions=/severities= in Python)")
     folders = [root / name / str(level) for name in names for level in levels]
     where = f"{root}/<corruption>/<severity>" + (f" and {clean}" if clean is not None else "")
     classes, counter = _folder_classes(loaded, folders + ([clean] if clean is not None else []), request.class_map,
@@ -340,7 +341,7 @@ def _cifar_labels(root: Path) -> np.ndarray:
 def _cifar_images(file: Path, count: int, pre: Preprocess) -> np.ndarray:
     """One corruption's images, memory-mapped: uint8 ``(count, H, W, 3)``, checked against the
     labels and the crop."""
-    images = _load_npy(file, mmap=True, missing="evaluate fewer with corruptions=")
+    images = _load_npy(file, mmap=True, missing="evaluate fewer with --corruptions (corruptions= in Python)")
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise DataError(f"{file} must hold uint8 RGB images of shape (N, H, W, 3); got {images.dtype} {images.shape}")
     if len(images) != count:

@@ -49,7 +49,7 @@ def plot_shape_bias(
     """
     target = Path(path)
     if target.suffix.lower() not in (".png", ".pdf"):
-        raise InvalidArgumentError(f"--plot must end in .png or .pdf, got {target.name}")
+        raise InvalidArgumentError(f"the figure file (--plot-file) must end in .png or .pdf, got {target.name}")
     series = [r for r in results if r.shape_bias is not None or r.stimuli == "cue-conflict"]
     if not series:
         raise DataError("nothing to plot: the shape-bias figure needs cue-conflict results")

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import DataError
-from ..runtime import unwrap
+from ..runtime import rng_state, set_rng_state, unwrap
 from .methods import Method
 
 __all__ = ["RunState"]
@@ -57,16 +57,16 @@ class RunState:
 
     def state_dict(self) -> dict[str, Any]:
         """The checkpoint: weights, optimiser, schedule, scaler, every RNG state, step, history, config."""
-        state = {
+        return {
             "step": self.step, "model": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.method.scaler.state_dict(),  # type: ignore[union-attr]
-            "layer_generator": self.layer_generator.get_state(), "torch_rng": torch.get_rng_state(),
-            "augment_generator": self.augment_generator.get_state(),
+            **rng_state(self._generators(), self.device),  # layer/augment generators, torch_rng, cuda_rng
             "history": json.dumps(self.history), "config": json.dumps(self.config), "hparams": json.dumps(self.hparams),
         }
-        if self.device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
-        return state
+
+    def _generators(self) -> dict[str, torch.Generator]:
+        """The run's named generators, by their checkpoint keys."""
+        return {"layer_generator": self.layer_generator, "augment_generator": self.augment_generator}
 
     def load_state_dict(self, state: dict[str, Any], path: Path) -> None:
         """Load weights, optimiser, schedule, scaler, step and history from checkpoint ``state``
@@ -90,9 +90,5 @@ class RunState:
         """Restore every random state of checkpoint ``state``. Call it after everything that
         draws from them at start-up is built (network, data stream, stylizer), so those draws
         cannot shift them."""
-        self.layer_generator.set_state(state["layer_generator"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
-        if "augment_generator" in state:  # checkpoints from before on-the-fly stylization
-            self.augment_generator.set_state(state["augment_generator"].cpu())
-        if "cuda_rng" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+        # a generator the checkpoint lacks (augment_generator before on-the-fly stylization) keeps its seed
+        set_rng_state(state, self._generators(), self.device)
