@@ -64,3 +64,13 @@ def test_mean_not_sum_decides():
 def test_wrong_output_size_is_a_clear_error():
     with pytest.raises(ModelOutputError, match=r"returned \(2, 10\).*1000-way ImageNet"):
         logits_to_decisions(torch.zeros(2, 10))
+
+
+def test_16_way_logits_decide_by_their_own_argmax_in_category_order():
+    logits = torch.zeros(3, 16)
+    logits[0, CATEGORIES.index("cat")] = 2.0
+    logits[1, CATEGORIES.index("truck")] = 1.0
+    logits[2, :] = 1.0  # a tie: the first category alphabetically, as for ImageNet logits
+    assert logits_to_decisions(logits) == ["cat", "truck", CATEGORIES[0]]
+    with pytest.raises(ModelOutputError, match=r"returned \(3, 15\).*16-way"):
+        logits_to_decisions(torch.zeros(3, 15))

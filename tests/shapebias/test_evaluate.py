@@ -188,3 +188,21 @@ def test_published_folder_with_lost_files_is_reported(tmp_path, monkeypatch):
     assert len(find_stimuli(root, complete=False)) == 2
     write_stimulus(tmp_path / "own", "cat/cat7-dog1.png", "cat")
     assert len(find_stimuli(tmp_path / "own")) == 1  # own stimuli: no completeness check
+
+
+class SixteenWay(Oracle):
+    """The oracle as a 16-way classifier whose outputs are the categories in CATEGORIES order."""
+
+    def forward(self, x):
+        red = x[:, 0].mean(dim=(1, 2)) * 255.0
+        k = ((red - 8) / 16).round().clamp(0, 15).long()
+        out = torch.zeros(x.shape[0], 16, device=x.device) * self.scale
+        out[torch.arange(x.shape[0]), k] = 30.0
+        return out
+
+
+def test_a_16_way_classifier_in_category_order_gives_the_same_result(cue_conflict_dir):
+    thousand = evaluate(Oracle(), cue_conflict_dir, preprocess=RAW_PREPROCESS, num_workers=0)
+    sixteen = evaluate(SixteenWay(), cue_conflict_dir, preprocess=RAW_PREPROCESS, num_workers=0)
+    assert (sixteen.shape_bias, sixteen.per_category, sixteen.n) == (thousand.shape_bias, thousand.per_category, thousand.n)
+    assert [t.response for t in sixteen.trials] == [t.response for t in thousand.trials]

@@ -115,3 +115,18 @@ def test_explain_inputs_with_one_name_get_distinct_outputs(tmp_path):
     for out, colour in zip(outputs, colours.values()):
         with Image.open(out) as panel:  # each panel shows its own input in the first tile
             assert panel.getpixel((16, 16)) == colour
+
+
+def test_a_category_target_of_a_16_way_classifier_explains_that_category_logit():
+    """With 16 category logits, target="bear" (CATEGORIES[1]) is logit 1: the same map as
+    target=1, and red pixels are its evidence."""
+    model = RedDetector()
+    with torch.no_grad():
+        model.fc = nn.Linear(2, 16)
+        model.fc.weight.zero_()
+        model.fc.bias.zero_()
+        model.fc.weight[1, 0] = 10.0
+    by_name, chosen = grad_cam(model, _red_square(), target="bear")
+    by_index, _ = grad_cam(model, _red_square(), target=1)
+    assert chosen.tolist() == [-1] and torch.allclose(by_name, by_index)
+    assert by_name[0, 5:11, 21:27].mean() > 0.9

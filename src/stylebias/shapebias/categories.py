@@ -63,6 +63,9 @@ def _matrix(dtype: torch.dtype, device: str) -> Tensor:
     return mat.to(device)
 
 
+OUTPUT_WIDTHS = (NUM_IMAGENET_CLASSES, 16)  # ImageNet logits, or the 16 categories themselves
+
+
 def aggregation_matrix(dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> Tensor:
     """``(1000, 16)`` matrix ``M`` with ``probs @ M`` = mean probability of each category.
 
@@ -85,23 +88,25 @@ def probabilities_to_16(probabilities: Tensor) -> Tensor:
 
 
 def logits_to_decisions(logits: Tensor) -> list[str]:
-    """The 16-class decision for each row of ImageNet logits.
+    """The 16-class decision for each row of a classifier's logits.
 
-    Softmax over the 1000 logits (in float32), mean per category, highest mean wins (the first
-    category in alphabetical order on an exact tie, as texture-vs-shape's loop does).
-
-    Args:
-        logits: ``(B, 1000)``.
+    For ImageNet logits ``(B, 1000)``: softmax (in float32), mean per category, highest mean
+    wins (the first category in alphabetical order on an exact tie, as texture-vs-shape's loop
+    does). For a 16-way classifier ``(B, 16)`` whose outputs are the categories in
+    :data:`CATEGORIES` order (alphabetical, model-vs-human's), the highest logit wins.
 
     Raises:
-        ModelOutputError: ``logits`` is not ``(B, 1000)``.
+        ModelOutputError: ``logits`` is neither ``(B, 1000)`` nor ``(B, 16)``.
     """
-    if not isinstance(logits, Tensor) or logits.dim() != 2 or logits.shape[1] != NUM_IMAGENET_CLASSES:
+    if not isinstance(logits, Tensor) or logits.dim() != 2 or logits.shape[1] not in OUTPUT_WIDTHS:
         got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
         raise ModelOutputError(
-            f"model returned {got} but a 1000-way ImageNet classifier is needed: the 16-class "
-            f"decision averages the softmax over ImageNet classes, so the output must be (B, 1000)"
+            f"model returned {got} but a 1000-way ImageNet classifier is needed (the 16-class decision "
+            f"averages the softmax over ImageNet classes), or a 16-way one whose outputs are the "
+            f"categories in order: {', '.join(CATEGORIES)}"
         )
-    probs = torch.softmax(logits.float(), dim=1)
-    best = probabilities_to_16(probs).argmax(dim=1).tolist()
+    if logits.shape[1] == len(CATEGORIES):
+        best = logits.float().argmax(dim=1).tolist()
+    else:
+        best = probabilities_to_16(torch.softmax(logits.float(), dim=1)).argmax(dim=1).tolist()
     return [CATEGORIES[i] for i in best]

@@ -25,7 +25,7 @@ from ..image_files import ImageFiles, image_loader, read_image
 from ..models import LoadedModel, Preprocess
 from ..models.resolve import ModelLike, resolve_model
 from ..runtime import default_num_workers, model_placement
-from .categories import NUM_IMAGENET_CLASSES, logits_to_decisions
+from .categories import OUTPUT_WIDTHS, logits_to_decisions
 from .metrics import ShapeBiasResult, Trial, accuracy, shape_bias
 from .rawdata import raw_csv_name, result_from_csv, write_trials
 from .stimuli import STIMULUS_SETS, Stimulus, find_stimuli, published_stimuli
@@ -46,7 +46,8 @@ def classify(
     """16-class decision for every image file, in order.
 
     Args:
-        loaded: the model (see :func:`resolve_model`); must output 1000 ImageNet logits.
+        loaded: the model (see :func:`resolve_model`); must output 1000 ImageNet logits, or 16
+            logits in :data:`~stylebias.shapebias.CATEGORIES` order.
         paths: image files.
         batch_size: images per forward pass.
         num_workers: DataLoader worker processes (default :func:`default_num_workers`: none on
@@ -55,7 +56,7 @@ def classify(
         progress: show a tqdm bar.
 
     Raises:
-        ModelOutputError: the model does not return ``(B, 1000)`` logits.
+        ModelOutputError: the model does not return ``(B, 1000)`` or ``(B, 16)`` logits.
         DataError: an image cannot be read (named in the message).
     """
     check_positive(batch_size, "batch_size")
@@ -90,7 +91,7 @@ def classify(
 
 
 def _forward(model: nn.Module, x: Tensor, *, first: bool) -> Tensor:
-    """The model on one batch; its output must be ``(B, 1000)`` logits."""
+    """The model on one batch; its output must be ``(B, 1000)`` or ``(B, 16)`` logits."""
     try:
         logits = model(x)
     except (RuntimeError, ValueError, TypeError) as err:
@@ -100,11 +101,13 @@ def _forward(model: nn.Module, x: Tensor, *, first: bool) -> Tensor:
             f"the model failed on the first batch of shape {tuple(x.shape)} ({err}); a 1000-way "
             f"ImageNet classifier taking (B, 3, H, W) RGB images is needed"
         ) from err
-    if not isinstance(logits, Tensor) or tuple(logits.shape) != (x.shape[0], NUM_IMAGENET_CLASSES):
+    if not isinstance(logits, Tensor) or logits.dim() != 2 or tuple(logits.shape) not in (
+            (x.shape[0], width) for width in OUTPUT_WIDTHS):
         got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
         raise ModelOutputError(
             f"model returned {got} for a batch of {x.shape[0]}, but a 1000-way ImageNet "
-            f"classifier is needed (output (B, 1000))"
+            f"classifier is needed (output (B, 1000)), or a 16-way one with the categories in "
+            f"CATEGORIES order (output (B, 16))"
         )
     return logits
 

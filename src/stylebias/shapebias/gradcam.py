@@ -119,9 +119,11 @@ def _score(logits: Tensor, target: int | str | Tensor | None) -> tuple[Tensor, T
     if isinstance(target, str):
         if target not in CATEGORIES:
             raise InvalidArgumentError(f"target category must be one of {', '.join(CATEGORIES)}; got {target!r}")
-        if logits.shape[1] != 1000:
-            raise ModelOutputError(f"a category target needs 1000 ImageNet logits, got {logits.shape[1]}")
         col = CATEGORIES.index(target)
+        if logits.shape[1] == len(CATEGORIES):  # a 16-way classifier: the category's own logit
+            return logits[:, col].sum(), torch.full((b,), -1, dtype=torch.long)
+        if logits.shape[1] != 1000:
+            raise ModelOutputError(f"a category target needs 1000 ImageNet logits or 16 category logits, got {logits.shape[1]}")
         probs = torch.softmax(logits.float(), dim=1) @ aggregation_matrix(torch.float32, logits.device)
         return probs[:, col].sum(), torch.full((b,), -1, dtype=torch.long)
     if target is None:
