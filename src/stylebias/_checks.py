@@ -6,14 +6,15 @@ on failure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
 
+from ._registry import close_matches
 from .errors import InvalidArgumentError, ShapeError
 
-__all__ = ["check_shape", "check_prob", "check_choice", "check_positive", "check_tensor"]
+__all__ = ["check_shape", "check_prob", "check_choice", "check_positive", "check_tensor", "check_module_names"]
 
 
 def check_tensor(x: Any, name: str = "input") -> None:
@@ -77,3 +78,23 @@ def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
             f"{name} must be one of {', '.join(repr(c) for c in options)}; got {value!r}"
         )
     return value
+
+
+def check_module_names(model: torch.nn.Module, names: Sequence[str], what: str = "layer") -> list[torch.nn.Module]:
+    """The modules ``names`` name in ``model.named_modules()``, in order.
+
+    Raises:
+        InvalidArgumentError: a name the model does not have; the message suggests the closest
+            module names ("did you mean") or lists the first few.
+    """
+    modules = dict(model.named_modules())
+    missing = [n for n in names if not n or n not in modules]
+    if missing:
+        known = [n for n in modules if n]
+        hints = [f"{n!r} (did you mean {', '.join(close)}?)" if (close := close_matches(n, known)) else repr(n)
+                 for n in missing]
+        raise InvalidArgumentError(
+            f"model has no {what} {', '.join(hints)}: no module named {', '.join(map(repr, missing))} in "
+            f"model.named_modules(), e.g. {', '.join(known[:5])}"
+        )
+    return [modules[n] for n in names]

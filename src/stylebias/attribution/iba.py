@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._checks import check_shape
+from .._checks import check_module_names, check_shape
 from ..errors import DataError, InvalidArgumentError, ModelOutputError, ShapeError
 from .bottleneck import FeatureStats, capacity_heatmap, restrict_information, smooth_lambda
 
@@ -55,14 +55,8 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
     """The module ``layer`` names in ``model`` (or ``layer`` itself)."""
     if isinstance(layer, nn.Module):
         return layer
-    modules = dict(model.named_modules())
-    if layer not in modules or not layer:
-        from difflib import get_close_matches
-
-        close = get_close_matches(layer, [n for n in modules if n], n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; e.g. {', '.join(list(modules)[1:6])}"
-        raise InvalidArgumentError(f"model has no layer {layer!r}{hint}")
-    return modules[layer]
+    (module,) = check_module_names(model, [layer])
+    return module
 
 
 class _StopForward(Exception):

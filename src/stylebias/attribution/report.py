@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,13 @@ from ..io import atomic_write, load_image, write_json
 from ..models import LoadedModel
 from ..runtime import derive_seed
 from ..models import ModelLike, resolve_model
-from ..shapebias.explain import _output_names
+from ..shapebias.explain import image_output_names
 from ..shapebias.gradcam import find_target_layer, grad_cam
 from .faithfulness import area_under_curve, deletion_curve, insertion_curve
 from .geometry import heatmap_to_image
 from .iba import estimate_feature_stats, iba
 
-__all__ = ["ATTRIBUTION_METHODS", "attribute_files", "default_iba_layer"]
+__all__ = ["ATTRIBUTION_METHODS", "attribute_files", "default_iba_layer", "preprocessed_batches"]
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ def _model_labels(models: Sequence[LoadedModel]) -> list[str]:
     return labels
 
 
-def _stats_batches(model: LoadedModel, files: Sequence[str | os.PathLike[str]], device: torch.device, batch: int = 32):
+def preprocessed_batches(model: LoadedModel, files: Sequence[str | os.PathLike[str]], device: torch.device,
+                         batch: int = 32) -> Iterator[Tensor]:
+    """``files`` decoded and prepared by ``model``'s preprocessing, ``batch`` at a time, on ``device``."""
     for lo in range(0, len(files), batch):
         yield torch.stack([model.preprocess.transform(load_image(f)) for f in files[lo: lo + batch]]).to(device)
 
@@ -77,7 +79,7 @@ def _maps(method: str, lm: LoadedModel, x: Tensor, targets: Tensor, keys: Sequen
         return maps
     where = layer or default_iba_layer(lm.model, x.shape[-1])
     if stats_images:
-        stats = estimate_feature_stats(lm.model, where, _stats_batches(lm, stats_images, x.device))
+        stats = estimate_feature_stats(lm.model, where, preprocessed_batches(lm, stats_images, x.device))
     else:
         if x.shape[0] < 2:
             raise InvalidArgumentError("IBA needs feature statistics: give stats_images (a set of images like the ones "
@@ -137,7 +139,7 @@ def attribute_files(
         check_choice(method, ATTRIBUTION_METHODS, "method")
     loaded = [resolve_model(m, None, device) for m in models]
     out = Path(output_dir)
-    names = _output_names(images)
+    names = image_output_names(images)
     pictures = [load_image(p) for p in images]
     records: list[dict[str, Any]] = []
     for lm, label in zip(loaded, _model_labels(loaded)):

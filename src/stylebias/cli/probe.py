@@ -39,19 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json(parser)
 
 
-def _batches(model, files: list[Path], batch_size: int):
-    import torch
-
-    from ..io import load_image
-
-    param = next(iter(model.model.parameters()), None)
-    for lo in range(0, len(files), batch_size):
-        x = torch.stack([model.preprocess.transform(load_image(f)) for f in files[lo: lo + batch_size]])
-        yield x if param is None else x.to(param.device)
-
-
 def run(args: argparse.Namespace) -> int:
+    from ..attribution.report import preprocessed_batches
     from ..io import list_images
+    from ..runtime import model_placement
     from ..probe import probe_normalisers, probe_style_reliance
 
     if not args.model:
@@ -64,13 +55,14 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgumentError("the models prepare images differently; probe them one at a time, or give "
                                    "--resize/--crop so they see the same images")
     stages = {m.name: args.stages for m in models} if args.stages else None
+    device = model_placement(models[0].model)[0]
     if args.probe == "style":
         results = probe_style_reliance({m.name: m.model for m in models},
-                                       [x for m in models[:1] for x in _batches(m, files, args.batch_size)],
+                                       list(preprocessed_batches(models[0], files, device, args.batch_size)),
                                        args.output_dir, stages=stages, mode=args.mode, seed=args.seed)
         out = {name: r.to_dict() for name, r in results.items()}
     else:
-        first = next(_batches(models[0], files, args.batch_size))
+        first = next(preprocessed_batches(models[0], files, device, args.batch_size))
         diags = probe_normalisers({m.name: m.model for m in models}, first, args.output_dir, layers=stages)
         out = {name: [d.__dict__ for d in ds] for name, ds in diags.items()}
     result = {"probe": args.probe, "images": len(files), **random_weights_label(args.pretrained), "models": out}

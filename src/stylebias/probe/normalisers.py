@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._checks import check_shape
+from .._checks import check_module_names, check_shape
 from ..errors import InvalidArgumentError, ModelOutputError
 
 __all__ = ["LayerDiagnostics", "mean_pairwise_cosine", "stable_rank", "normaliser_diagnostics", "default_layers"]
@@ -100,10 +100,9 @@ def normaliser_diagnostics(
     """
     check_shape(images, "B C H W", "images")
     names = list(layers) if layers is not None else default_layers(model)
-    modules = dict(model.named_modules())
-    missing = [n for n in names if n not in modules]
-    if missing or not names:
-        raise InvalidArgumentError(f"no module named {', '.join(map(repr, missing)) or '(none given)'}; e.g. {', '.join(default_layers(model)[:5])}")
+    if not names:
+        raise InvalidArgumentError(f"no layers to measure (none given); e.g. {', '.join(default_layers(model)[:5])}")
+    modules = dict(zip(names, check_module_names(model, names)))
     outputs: dict[str, Tensor] = {}
     handles = [modules[n].register_forward_hook(_store(outputs, n)) for n in names]
     was_training = model.training

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_choice, check_shape
+from .._checks import check_choice, check_module_names, check_shape
 from ..errors import DataError, InvalidArgumentError, ModelOutputError, ShapeError
 from ..functional import efdm, permuted_adain
 
@@ -105,17 +105,6 @@ def _predict(model: nn.Module, images: Tensor) -> Tensor:
     return logits.argmax(dim=1)
 
 
-def _stage_modules(model: nn.Module, stages: Sequence[str]) -> list[nn.Module]:
-    modules = dict(model.named_modules())
-    missing = [s for s in stages if s not in modules or not s]
-    if missing:
-        raise InvalidArgumentError(
-            f"model has no module named {', '.join(map(repr, missing))}; stages are names from "
-            f"model.named_modules(), e.g. {', '.join(list(modules)[1:6])}"
-        )
-    return [modules[s] for s in stages]
-
-
 def style_reliance(
     model: nn.Module,
     batches: Iterable[Tensor | tuple | list],
@@ -142,7 +131,7 @@ def style_reliance(
     check_choice(mode, SWAPS, "mode")
     if not stages:
         raise InvalidArgumentError("give at least one stage name")
-    modules = _stage_modules(model, stages)
+    modules = check_module_names(model, stages, what="stage")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     if device is None:
         param = next(iter(model.parameters()), None)

@@ -24,7 +24,7 @@ from .categories import logits_to_decisions
 from ..models.resolve import ModelLike, resolve_model
 from .gradcam import grad_cam, overlay
 
-__all__ = ["explain"]
+__all__ = ["explain", "image_output_names"]
 
 _LABEL_H = 28
 
@@ -75,7 +75,7 @@ def explain(
     out_dir = Path(output_dir)
     pictures = [load_image(p) for p in images]
     records = []
-    for path, pil, name in zip(images, pictures, _output_names(images)):
+    for path, pil, name in zip(images, pictures, image_output_names(images)):
         panels = [loaded[0].preprocess.transform(pil)]
         labels = ["input"]
         entry: dict[str, Any] = {"image": str(path), "models": []}
@@ -97,8 +97,10 @@ def explain(
     return records
 
 
-def _output_names(images: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """A distinct name per image file (one name for the same file given twice)."""
+def image_output_names(images: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A distinct output name per image file (one name for the same file given twice): the
+    stem, then ``<folder>_<stem>`` where stems clash, then a path hash. Shared by every
+    command that writes one output per input image."""
     keys = [str(Path(p).resolve()) for p in images]
     unique = list(dict.fromkeys(keys))
     choices = [(Path(k).stem, f"{Path(k).parent.name}_{Path(k).stem}") for k in unique]

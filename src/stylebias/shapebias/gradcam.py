@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._checks import check_shape
+from .._checks import check_module_names, check_shape
 from ..errors import InvalidArgumentError, ModelOutputError
 from .categories import CATEGORIES, aggregation_matrix
 
@@ -83,13 +83,10 @@ def grad_cam(
         InvalidArgumentError: unknown layer name or category.
     """
     check_shape(images, "B 3 H W", "images")
-    modules = dict(model.named_modules())
     if layer is None:
         layer = find_target_layer(model, images.shape[-1])
     if isinstance(layer, str):
-        if layer not in modules:
-            raise InvalidArgumentError(f"model has no layer {layer!r}; e.g. {', '.join(list(modules)[1:6])}")
-        layer = modules[layer]
+        (layer,) = check_module_names(model, [layer])
     captured: list[Tensor] = []
     handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
     was_training = model.training
