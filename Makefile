@@ -10,7 +10,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps imagecorruptions-imaug==1.1.5
+	$(BIN)/python -m pip install --quiet --no-deps imagecorruptions-imaug==1.1.5 grad-cam==1.5.7
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
