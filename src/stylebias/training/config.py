@@ -40,6 +40,10 @@ class TrainConfig:
             ImageNet normalisation then runs inside the network, which takes [0, 1] images.
         method: ``"erm"`` or a style layer name (``"mixstyle"``, ``"padain"``, ``"efdmix"``,
             ``"dsu"``, ``"adversarial_style"``); see ``stylebias list methods``.
+        layer: a style layer attached in addition to an image-level method (``method="randconv",
+            layer="mixstyle"``); its hyperparameters are spelt ``"<layer>.<name>"`` in hparams
+            (``{"mixstyle.alpha": 0.3}``) so they never clash with the method's own. None when
+            the method is ERM or itself a style layer (``method="mixstyle"``).
         layer_after: module names to attach the style layer after (default: the preset).
         layer_preset: attachment preset; ``"auto"`` picks one from the model's module names.
         hparams: method/optimiser hyperparameter overrides (see training/hparams.py).
@@ -76,6 +80,7 @@ class TrainConfig:
     model: str = "small_resnet"
     pretrained: bool = False
     method: str = "erm"
+    layer: str | None = None
     layer_after: list[str] | None = None
     layer_preset: str = "auto"
     hparams: dict[str, Any] = field(default_factory=dict)
@@ -208,6 +213,23 @@ def check_model_spec(spec: str) -> None:
     parse_spec(spec)
 
 
+def check_composed_layer(method: str, layer: str) -> None:
+    """Raise unless style layer ``layer`` can be attached on top of ``method`` (``--layer``)."""
+    from ..layers import STYLE_LAYERS
+
+    canonical = STYLE_LAYERS.canonical(layer)  # an unknown layer raises with suggestions
+    if method in STYLE_LAYERS:
+        raise InvalidArgumentError(
+            f"method {method!r} is itself a style layer, so layer (--layer) {layer!r} has nothing to add to; "
+            f"use --method {layer} alone, or an image-level method with --layer {layer}"
+        )
+    if canonical == "adversarial_style":
+        raise InvalidArgumentError(
+            "layer (--layer) 'adversarial_style' needs its own update step (the inner maximisation) and "
+            "cannot be added to another method; train it with --method adversarial_style"
+        )
+
+
 def validate_config(cfg: TrainConfig) -> None:
     """Raise on any value a run cannot use, before anything is built or written.
 
@@ -227,6 +249,8 @@ def validate_config(cfg: TrainConfig) -> None:
         from ..attach import PRESETS
 
         PRESETS.canonical(cfg.layer_preset)  # an unknown preset raises with suggestions
+    if cfg.layer is not None:
+        check_composed_layer(cfg.method, cfg.layer)
     if not isinstance(cfg.hparams, dict):
         raise InvalidArgumentError(f"hparams must be a dict/JSON object, got {cfg.hparams!r}")
     check_model_spec(cfg.model)

@@ -26,7 +26,7 @@ __all__ = ["run_dir", "leave_one_domain_out", "DGResult", "format_table", "summa
 def run_dir(base: Path, cfg: TrainConfig) -> Path:
     """``base/<method>-<held-out>-s<seed>-<hash of the run's identity>``: one folder per distinct
     run (the hash of :mod:`~stylebias.training.identity`, as single runs use)."""
-    digest = identity_hash(run_identity(cfg.to_dict(), resolve_hparams(cfg.method, cfg.hparams)))
+    digest = identity_hash(run_identity(cfg.to_dict(), resolve_hparams(cfg.method, cfg.hparams, cfg.layer)))
     held = "+".join(cfg.test_domains or ["none"])
     return Path(base) / f"{cfg.method}-{held}-s{cfg.seed}-{digest}"
 

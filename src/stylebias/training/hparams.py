@@ -85,24 +85,41 @@ def _table(method: str) -> dict[str, tuple[Any, Sampler]]:
     return {**_COMMON, **from_layer, **own}
 
 
-def default_hparams(method: str) -> dict[str, Any]:
-    """The defaults of ``method``: optimiser/model settings plus its style layer's arguments."""
-    return {name: default for name, (default, _) in _table(method).items()}
+def _composed_table(method: str, layer: str | None) -> dict[str, tuple[Any, Sampler]]:
+    """``method``'s table plus, for a style layer added on top (``layer``), the layer's own
+    entries spelt ``"<layer>.<name>"`` (AugMix's ``alpha`` is not MixStyle's ``alpha``)."""
+    table = _table(method)
+    if layer is None:
+        return table
+    canonical = STYLE_LAYERS.canonical(layer)
+    own = {k: v for k, v in _table(canonical).items() if k not in _COMMON}
+    return {**table, **{f"{canonical}.{k}": v for k, v in own.items()}}
 
 
-def known_hparams(method: str) -> set[str]:
-    """Every hyperparameter name ``method`` accepts: its defaults plus its layer's arguments.
+def default_hparams(method: str, layer: str | None = None) -> dict[str, Any]:
+    """The defaults of ``method``: optimiser/model settings plus its style layer's arguments
+    (and, with ``layer``, the added layer's arguments as ``"<layer>.<name>"``)."""
+    return {name: default for name, (default, _) in _composed_table(method, layer).items()}
+
+
+def known_hparams(method: str, layer: str | None = None) -> set[str]:
+    """Every hyperparameter name ``method`` (plus ``layer``) accepts: its defaults plus its
+    layer's arguments.
 
     A layer argument without a default (a plug-in layer's required option) is known but has
     no default, so a run must set it.
     """
-    return set(default_hparams(method)) | set(_layer_parameters(method))
+    known = set(default_hparams(method, layer)) | set(_layer_parameters(method))
+    if layer is not None:
+        canonical = STYLE_LAYERS.canonical(layer)
+        known |= {f"{canonical}.{k}" for k in _layer_parameters(canonical)}
+    return known
 
 
-def random_hparams(method: str, seed: int) -> dict[str, Any]:
+def random_hparams(method: str, seed: int, layer: str | None = None) -> dict[str, Any]:
     """A random-search draw for ``method``; each value depends only on (seed, its name)."""
     out = {}
-    for name, (_, sample) in _table(method).items():
+    for name, (_, sample) in _composed_table(method, layer).items():
         digest = hashlib.sha256(f"{seed}/{name}".encode()).digest()
         out[name] = sample(np.random.default_rng(int.from_bytes(digest[:8], "little")))
     return out

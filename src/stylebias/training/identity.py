@@ -37,19 +37,21 @@ DEFAULT_RUNS_ROOT = Path("runs/train")  # a run without output_dir goes to <root
 _MISSING = "<missing>"
 
 
-def resolve_hparams(method: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The defaults of ``method`` updated with ``overrides``; unknown names raise with a hint."""
+def resolve_hparams(method: str, overrides: dict[str, Any], layer: str | None = None) -> dict[str, Any]:
+    """The defaults of ``method`` (plus an added style ``layer``'s, as ``"<layer>.<name>"``)
+    updated with ``overrides``; unknown names raise with a hint."""
     canonical = METHODS.canonical(method)
-    known = known_hparams(canonical)
+    known = known_hparams(canonical, layer)
     unknown = sorted(set(overrides) - known)
     if unknown:
         hints = [f"{name!r} (did you mean {', '.join(map(repr, close))}?)" if (close := close_matches(name, known)) else repr(name)
                  for name in unknown]
         raise InvalidArgumentError(
-            f"unknown hyperparameter(s) {', '.join(hints)} for method {canonical!r} in hparams/--hparams; "
+            f"unknown hyperparameter(s) {', '.join(hints)} for method {canonical!r}"
+            f"{f' with layer {layer!r}' if layer else ''} in hparams/--hparams; "
             f"known: {', '.join(sorted(known))}"
         )
-    return {**default_hparams(canonical), **overrides}
+    return {**default_hparams(canonical, layer), **overrides}
 
 
 def _canonical_method(name: Any) -> Any:
@@ -74,7 +76,7 @@ def stored_identity(config: Any, hparams: Any = None) -> dict[str, Any]:
     if not isinstance(hparams, dict):
         overrides = config.get("hparams") or {}
         try:
-            hparams = {**default_hparams(_canonical_method(config.get("method"))), **overrides}
+            hparams = {**default_hparams(_canonical_method(config.get("method")), config.get("layer")), **overrides}
         except (UnknownNameError, TypeError):
             hparams = overrides
     return run_identity(config, hparams)

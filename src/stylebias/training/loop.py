@@ -128,7 +128,7 @@ def _validate_run(cfg: TrainConfig) -> dict[str, Any]:
     validate_config(cfg)
     if cfg.tensorboard:
         summary_writer_class()  # a missing optional package fails now, not after the first files
-    return resolve_hparams(cfg.method, cfg.hparams)
+    return resolve_hparams(cfg.method, cfg.hparams, cfg.layer)
 
 
 def _run_device(cfg: TrainConfig, world: int) -> torch.device:
@@ -148,7 +148,7 @@ def _set_up(cfg: TrainConfig, data: DataBundle, hparams: dict[str, Any], device:
     network = build_classifier(cfg.model, data.num_classes, pretrained=cfg.pretrained, **width)
     layer_gen = torch.Generator().manual_seed(seed_for(cfg.seed, "layers", rank))
     method = create_method(
-        cfg.method, network, hparams, layer_after=cfg.layer_after, layer_preset=cfg.layer_preset,
+        cfg.method, network, hparams, layer=cfg.layer, layer_after=cfg.layer_after, layer_preset=cfg.layer_preset,
         generator=layer_gen, amp_dtype=_amp_dtype(cfg, device),
     )
     method.to(device)

@@ -162,8 +162,14 @@ def _attach_layer(
 
     Only values that differ from the layer's own defaults are passed, so a preset's paper
     values (AdvBN's ``clamp_min=0`` after a ReLU stage) apply unless hparams change them.
+    A layer added on top of another method reads its values as ``"<layer>.<name>"`` (see
+    ``TrainConfig.layer``); hparams holding any such key are read that way alone, so the
+    method's own ``alpha`` or ``p`` never configures the layer.
     """
     params = layer_hyperparameters(STYLE_LAYERS.get(layer))
+    prefix = f"{layer}."
+    if any(k.startswith(prefix) for k in hparams):
+        hparams = {k[len(prefix):]: v for k, v in hparams.items() if k.startswith(prefix)}
     kwargs = {k: v for k, v in hparams.items() if k in params and v != params[k].default}
     if layer_after:
         return attach(model, layer, after=layer_after, generator=generator, **kwargs)
@@ -236,12 +242,22 @@ def create_method(
     model: nn.Module,
     hparams: dict[str, Any],
     *,
+    layer: str | None = None,
     layer_after: list[str] | None = None,
     layer_preset: str = "auto",
     generator: torch.Generator | None = None,
     amp_dtype: torch.dtype | None = None,
 ) -> Method:
-    """Build the method registered as ``name`` around ``model``."""
+    """Build the method registered as ``name`` around ``model``, with style ``layer`` added on
+    top when given (an image-level method plus a feature-level layer; its hyperparameters in
+    ``hparams`` as ``"<layer>.<name>"``, see :func:`stylebias.training.hparams.default_hparams`)."""
+    extra: dict[str, Any] = {}
+    if layer is not None:
+        from .config import check_composed_layer
+
+        check_composed_layer(name, layer)
+        extra["layer"] = STYLE_LAYERS.canonical(layer)
     return METHODS.get(name)(
-        model, hparams, layer_after=layer_after, layer_preset=layer_preset, generator=generator, amp_dtype=amp_dtype
+        model, hparams, layer_after=layer_after, layer_preset=layer_preset, generator=generator, amp_dtype=amp_dtype,
+        **extra,
     )
