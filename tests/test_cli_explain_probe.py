@@ -75,3 +75,24 @@ def test_probe_writes_json_and_figure(setup, capsys, probe, figure):
     else:
         assert result[-1]["layer"].endswith("head.2")
     assert (root / "probe" / f"{figure}.json").is_file() and (root / "probe" / f"{figure}.png").is_file()
+
+
+def test_explain_cam_family_with_road_and_object_share(setup, capsys):
+    pytest.importorskip("pytorch_grad_cam")
+    root, spec = setup
+    sil = root / "sil" / "cat"
+    sil.mkdir(parents=True)
+    arr = np.full((30, 40), 255, np.uint8)
+    arr[8:22, 10:30] = 0
+    Image.fromarray(arr).save(sil / "cat2.png")
+    conflict = root / "cat2-elephant1.png"
+    Image.open(root / "img0.png").save(conflict)
+    code = main(["explain", str(conflict), str(root / "img1.png"), "--model", spec, "--method", "gradcam++",
+                 "--road", "--no-faithfulness", "--silhouettes", str(root / "sil"), "--target", "3",
+                 "--output-dir", str(root / "out"), "--json"])
+    assert code == 0
+    maps = {r["image"]: r["maps"][0] for r in json.loads(capsys.readouterr().out)}
+    first, second = maps[str(conflict)], maps[str(root / "img1.png")]
+    assert first["method"] == "gradcam++" and first["target"] == 3 and "deletion_auc" not in first
+    assert 0 <= first["object_share"] <= 1 and second["object_share"] is None
+    assert {"road"} <= set(first) and np.load(first["heatmap"]).shape == (30, 40)

@@ -5,9 +5,13 @@
 >>> result = iba(model, images, "layer2", stats)                             # doctest: +SKIP
 >>> area_under_curve(deletion_curve(model, images, result.heatmaps))         # doctest: +SKIP
 
-Grad-CAM lives in :mod:`stylebias.shapebias.gradcam`.
+Grad-CAM lives in :mod:`stylebias.shapebias.gradcam`; the rest of the CAM family comes from the
+grad-cam library (:mod:`.cam`, the ``cam`` extra), as does ROAD's imputation (:mod:`.road`).
 """
 
+from .cam import CAM_METHODS, library_cam
+from .masks import object_share, silhouette_for, silhouette_mask
+from .road import ROADScores, noisy_linear_impute, road, road_keep_mask
 from .bottleneck import FeatureStats, capacity, capacity_heatmap, gaussian_kernel, restrict_information, smooth_lambda
 from .faithfulness import area_under_curve, blur_substrate, causal_curve, deletion_curve, insertion_curve
 from .geometry import crop_box, heatmap_to_image
@@ -15,6 +19,15 @@ from .iba import IBAResult, estimate_feature_stats, iba, resolve_layer
 from .report import ATTRIBUTION_METHODS, attribute_files, default_iba_layer
 
 __all__ = [
+    "CAM_METHODS",
+    "library_cam",
+    "object_share",
+    "silhouette_for",
+    "silhouette_mask",
+    "road",
+    "ROADScores",
+    "road_keep_mask",
+    "noisy_linear_impute",
     "attribute_files",
     "ATTRIBUTION_METHODS",
     "default_iba_layer",

@@ -2,7 +2,8 @@
 
 Writes the Grad-CAM panels (``<image>_gradcam.png``) and, for every ``--method``, each map as
 ``<image>__<model>__<method>.npy`` on the image's own pixel grid with its deletion/insertion
-scores in ``attributions.json`` (:func:`stylebias.attribution.attribute_files`).
+scores (and with ``--road`` its ROAD score, with ``--silhouettes`` its object share) in
+``attributions.json`` (:func:`stylebias.attribution.attribute_files`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ._model_args import MODEL_SPEC_HELP, add_model_arguments, load_models, rand
 from ._options import add_json, add_list, add_output_dir
 
 NAME = "explain"
-HELP = "attribution maps (Grad-CAM, IBA) of one or more models for image files: panels, .npy maps, faithfulness scores"
+HELP = "attribution maps (Grad-CAM and the CAM family, IBA) of one or more models for image files: panels, .npy maps, faithfulness scores"
 
 
 def _target(text: str) -> int | str:
@@ -32,12 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer", default=None, help="layer name (default: the last convolutional stage)")
     parser.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity in the overlay")
     add_list(parser, "--method", default=["gradcam"], dest="methods", metavar="METHOD",
-             help="attribution methods whose maps are saved as .npy: gradcam, iba")
+             help="attribution methods whose maps are saved as .npy: gradcam, iba, and with the cam extra "
+                  "(pip install 'stylebias[cam]') gradcam++, xgradcam, layercam, hirescam, eigencam, "
+                  "eigengradcam, scorecam, ablationcam, gradcam-elementwise")
     parser.add_argument("--stats-images", type=Path, default=None, metavar="DIR",
                         help="images for IBA's feature statistics, e.g. a sample of the training set "
                              "(default: the explained images themselves)")
     parser.add_argument("--faithfulness", action=argparse.BooleanOptionalAction, default=True,
                         help="score every map by its deletion and insertion areas (RISE)")
+    parser.add_argument("--road", action=argparse.BooleanOptionalAction, default=False,
+                        help="also score every map by ROAD (noisy linear imputation; needs the cam extra; slow)")
+    parser.add_argument("--silhouettes", type=Path, default=None, metavar="DIR",
+                        help="filled-silhouettes folder: the share of each cue-conflict image's map on its "
+                             "object (object_share)")
     parser.add_argument("--seed", type=int, default=0, help="seeds IBA's noise")
     add_json(parser)
 
@@ -83,5 +91,5 @@ def _attribution_maps(models: list, args: argparse.Namespace) -> list[dict]:
     label = random_weights_label(args.pretrained)
     records = attribute_files(models, args.images, args.output_dir, methods=args.methods, layer=args.layer,
                               target=args.target, stats_images=stats, faithfulness=args.faithfulness,
-                              seed=args.seed, device=args.device)
+                              road_score=args.road, silhouettes=args.silhouettes, seed=args.seed, device=args.device)
     return [{**rec, **label} for rec in records]
