@@ -96,3 +96,21 @@ def test_explain_cam_family_with_road_and_object_share(setup, capsys):
     assert first["method"] == "gradcam++" and first["target"] == 3 and "deletion_auc" not in first
     assert 0 <= first["object_share"] <= 1 and second["object_share"] is None
     assert {"road"} <= set(first) and np.load(first["heatmap"]).shape == (30, 40)
+
+
+def test_explain_and_probe_run_on_a_timm_model(setup, capsys):
+    """timm backbones: Grad-CAM and IBA find their stages by name, the probe walks their stages."""
+    pytest.importorskip("timm")
+    root, _ = setup
+    spec = "timm:resnet10t"
+    code = main(["explain", str(root / "img0.png"), str(root / "img1.png"), "--model", spec, "--no-pretrained",
+                 "--method", "gradcam", "--layer", "layer3", "--target", "5", "--no-faithfulness",
+                 "--output-dir", str(root / "maps"), "--json"])
+    assert code == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [m["method"] for m in records[0]["maps"]] == ["gradcam"]
+    code = main(["probe", "style", "--model", spec, "--no-pretrained", "--data", str(root), "--resize", "32",
+                 "--crop", "32", "--output-dir", str(root / "probe"), "--batch-size", "4", "--json"])
+    assert code == 0
+    (result,) = json.loads(capsys.readouterr().out)["models"].values()
+    assert [s["stage"].split(".")[-1] for s in result["stages"]][-4:] == ["layer1", "layer2", "layer3", "layer4"]

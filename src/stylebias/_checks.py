@@ -80,14 +80,29 @@ def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
     return value
 
 
+def _inside_wrapper(model: torch.nn.Module, name: str, modules: dict[str, torch.nn.Module]) -> str:
+    """``name`` as the user knows it from their network (``"layer3"``), spelt as it is inside
+    stylebias's input-normalising wrapper (``"model.layer3"``) when ``model`` is that wrapper."""
+    from .models.preprocess import Normalized
+
+    if name and name not in modules and isinstance(model, Normalized) and f"model.{name}" in modules:
+        return f"model.{name}"
+    return name
+
+
 def check_module_names(model: torch.nn.Module, names: Sequence[str], what: str = "layer") -> list[torch.nn.Module]:
     """The modules ``names`` name in ``model.named_modules()``, in order.
+
+    Inside stylebias's normalising wrapper (:class:`~stylebias.models.preprocess.Normalized`,
+    which every loaded model spec wears) the wrapped network's own names work too: ``layer3``
+    for ``model.layer3``.
 
     Raises:
         InvalidArgumentError: a name the model does not have; the message suggests the closest
             module names ("did you mean") or lists the first few.
     """
     modules = dict(model.named_modules())
+    names = [_inside_wrapper(model, n, modules) for n in names]
     missing = [n for n in names if not n or n not in modules]
     if missing:
         known = [n for n in modules if n]
