@@ -176,4 +176,4 @@ def test_timm_builds_its_head_itself(monkeypatch):
 def test_real_timm_model_gets_an_n_way_head():
     pytest.importorskip("timm")
     net = build_classifier("timm:resnet10t", 7)
-    assert head_width(net) == 7 and net(torch.rand(1, 3, 32, 32)).shape == (1, 7)
+    assert head_width(net) == 7 and net.eval()(torch.rand(1, 3, 32, 32)).shape == (1, 7)  # one image: eval-mode BN
