@@ -40,8 +40,8 @@ class Artifact:
         name: registry name, e.g. ``"adain-decoder"``.
         url: ``https://`` (or ``file://``) address of the file; for a ``manual`` artifact, the
             page the file is obtained from by hand.
-        sha256: 64 lower-case hex digits of the file's sha256; None only for a ``manual``
-            artifact whose hash cannot be known (never guessed).
+        sha256: 64 lower-case hex digits of the file's sha256; None only where the hash cannot
+            be known (never guessed): a ``manual`` artifact, or one with ``record_sha256``.
         size: size in bytes, checked before hashing when given.
         filename: name in the cache folder; default: the URL's base name with the first 8 hex
             digits of the sha256 inserted before the suffix (``decoder-379ca41d.pth``), so two
@@ -51,10 +51,13 @@ class Artifact:
         license: licence of the file as its authors state it.
         manual: the file cannot be downloaded by a program (e.g. a Google Drive archive);
             :func:`~stylebias.hub.download` only finds it in the cache, where it is placed by hand.
+        record_sha256: the publisher gives no hash (e.g. a GitHub release asset): with
+            ``sha256=None``, :func:`~stylebias.hub.download` records the file's sha256 next to
+            it on first download (``<file>.sha256``) and checks it on every later use.
 
     Raises:
-        InvalidArgumentError: ``sha256`` is not 64 hex digits (or None without ``manual`` and
-            ``filename``), or ``size`` is negative.
+        InvalidArgumentError: ``sha256`` is not 64 hex digits (or None without ``filename`` and
+            one of ``manual``, ``record_sha256``), or ``size`` is negative.
     """
 
     name: str
@@ -65,13 +68,14 @@ class Artifact:
     meta: Any = field(default_factory=dict)
     license: str = ""
     manual: bool = False
+    record_sha256: bool = False
 
     def __post_init__(self) -> None:
         if self.sha256 is None:
-            if not (self.manual and self.filename):
+            if not ((self.manual or self.record_sha256) and self.filename):
                 raise InvalidArgumentError(
-                    f"artifact {self.name!r}: a sha256 is required, except for a manual "
-                    "artifact with a filename"
+                    f"artifact {self.name!r}: a sha256 is required, except for a manual or "
+                    "record_sha256 artifact with a filename"
                 )
             self._check_size()
             object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
