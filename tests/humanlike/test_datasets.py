@@ -3,6 +3,9 @@ loaders do (info mappings re-expressed here, order from torchvision's ImageFolde
 
 from __future__ import annotations
 
+import hashlib
+import tarfile
+
 import pytest
 from PIL import Image
 from torchvision.datasets import ImageFolder
@@ -102,3 +105,35 @@ def test_artifacts_of_the_archives_and_the_pinned_human_data(standins):
     assert [p.name for p in human_raw_data("edge", raw)] == ["edge_subject-01_session_1.csv", "edge_subject-02_session_1.csv"]
     with pytest.raises(DataError, match="no human raw-data files"):
         human_raw_data("edge", raw / "edge")
+
+
+def _tar(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, source in members:
+            tar.add(source, arcname=name)
+
+
+def test_a_release_archive_in_the_cache_is_recorded_and_unpacked_once(standins, tmp_path):
+    data, _ = standins
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    archive = cache / "model-vs-human-v0.1-edge.tar.gz"
+    _tar(archive, [("edge", data / "edge")])
+    folder = benchmark_dataset_dir("edge", cache_dir=cache, download_missing=False)  # placed by hand: no network
+    assert folder == cache / "model-vs-human-v0.1" / "edge"
+    assert len(list_benchmark_images(folder, "edge")) == len(list_benchmark_images(data / "edge", "edge"))
+    assert (cache / "model-vs-human-v0.1-edge.tar.gz.sha256").read_text().split()[0] == hashlib.sha256(
+        archive.read_bytes()).hexdigest()
+    assert [p.name for p in (cache / "model-vs-human-v0.1").iterdir()] == ["edge"]  # no temporary folder left
+    archive.unlink()
+    assert benchmark_dataset_dir("edge", cache_dir=cache, download_missing=False) == folder  # unpacked once
+
+    wrong = cache / "model-vs-human-v0.1-sketch.tar.gz"
+    _tar(wrong, [("drawings", data / "sketch")])
+    with pytest.raises(DataError, match=r"holds \['drawings'\], not the folder sketch/.*--data DIR"):
+        benchmark_dataset_dir("sketch", cache_dir=cache, download_missing=False)
+    evil = cache / "model-vs-human-v0.1-rotation.tar.gz"
+    _tar(evil, [("../outside.png", next((data / "edge").rglob("*.png")))])
+    with pytest.raises(DataError, match="cannot be unpacked"):
+        benchmark_dataset_dir("rotation", cache_dir=cache, download_missing=False)
+    assert not (cache / "outside.png").exists()

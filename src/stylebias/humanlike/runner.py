@@ -115,7 +115,10 @@ class _Job:
 
     @property
     def identity_file(self) -> Path:
-        return self.folder / raw_csv_name(self.dataset, self.identity["model"]).replace("_session-1.csv", ".identity.json")
+        """``<dataset>_<model>.identity.json``: the CSV files' common name part, not a ``*.csv``
+        (model-vs-human reads every CSV file of a dataset folder)."""
+        stem = raw_csv_name(self.dataset, self.identity["model"]).removesuffix("_session-1.csv")
+        return self.folder / f"{stem}.identity.json"
 
 
 def _sha256(path: Path) -> str:
@@ -284,6 +287,10 @@ def run_benchmark(
         names = [n for n in names if n in csvs]
         if not names:
             raise InvalidArgumentError(f"--from-csv holds none of the datasets asked for ({datasets})")
+    left_out = sorted(set(csvs) - set(names))
+    if left_out:
+        log.warning("--from-csv files of %s are left out: not among the datasets asked for (--datasets)",
+                    ", ".join(left_out))
     mapping = (read_label_mapping(label_map) if isinstance(label_map, (str, os.PathLike))
                else None if label_map is None else check_label_mapping(label_map, "label_map"))
     loaded = [resolve_model(m, {**MVH_PREPROCESS, **(preprocess or {})}, device) for m in models]
