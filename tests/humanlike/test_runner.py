@@ -148,6 +148,15 @@ def test_from_csv_reproduces_model_vs_humans_metrics_without_a_model(tmp_path):
         assert summary["accuracy_difference"] == pytest.approx(expected[observer]["accuracy difference"], rel=REL)
     sb = results["observers"]["model_good"]["datasets"]["cue-conflict"]["shape_bias"]
     assert sb == pytest.approx(ref.shape_bias([r for r in raw["cue-conflict"] if r["subj"] == "model_good"]), rel=REL)
+    # a model's file alone: compared with the human data of --human-data (else the pinned files)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    model_file = tmp_path / "raw-data" / "sketch" / "sketch_model-good_session-1.csv"
+    model_file.rename(alone / model_file.name)
+    (tmp_path / "raw-data" / "sketch" / "sketch_model-poor_session-1.csv").unlink()
+    only = run_benchmark(from_csv=[alone / model_file.name], human_data=tmp_path / "raw-data", output_dir=tmp_path / "o")
+    assert set(only["observers"]) == {"model_good", "humans"} and only["datasets"] == ["sketch"]
+    assert only["observers"]["model_good"]["datasets"]["sketch"] == results["observers"]["model_good"]["datasets"]["sketch"]
     (tmp_path / "notaset_model_session-1.csv").write_text("subj\n")
     with pytest.raises(DataError, match="'notaset' is not a benchmark dataset"):
         run_benchmark(from_csv=[tmp_path / "notaset_model_session-1.csv"], output_dir=tmp_path / "o")
