@@ -225,7 +225,8 @@ def human_raw_data(
     """
     check_choice(dataset, BENCHMARK_DATASETS, "dataset")
     root = (Path(human_data_dir) if human_data_dir is not None
-            else download_set(get_artifact_set("model-vs-human-raw-data"), cache_dir, download=download_missing, progress=progress))
+            else download_set(get_artifact_set("model-vs-human-raw-data"), cache_dir, download=download_missing,
+                              progress=progress))
     folder = root / dataset
     files = sorted(folder.glob(f"{dataset}_subject-*.csv")) if folder.is_dir() else []
     if not files:

@@ -162,7 +162,8 @@ def _finish(job: _Job, responses: list[str]) -> list[Path]:
     return paths
 
 
-def _run_jobs(loaded: LoadedModel, jobs: Sequence[_Job], decide: Callable[[int], Any], **options: Any) -> dict[str, list[Path]]:
+def _run_jobs(loaded: LoadedModel, jobs: Sequence[_Job], decide: Callable[[int], Any],
+              **options: Any) -> dict[str, list[Path]]:
     """One stream of batches over the images of every job; each job's files are written as soon
     as its last image is decided."""
     paths = [image.path for job in jobs for image in job.images]
@@ -308,7 +309,8 @@ def run_benchmark(
     per_dataset = []
     for name in names:
         if not _has_humans(files[name]):
-            files[name].extend(human_raw_data(name, human_data, cache_dir, download_missing=download, progress=progress))
+            files[name].extend(human_raw_data(name, human_data, cache_dir, download_missing=download,
+                                              progress=progress))
         per_dataset.append(evaluate_dataset(read_decisions(files[name], name)))
     results = results_dict(per_dataset)
     write_json(results, out / RESULTS)
