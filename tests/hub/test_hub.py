@@ -305,3 +305,30 @@ def test_manual_artifact_without_hash(tmp_path, monkeypatch):
         download(art, tmp_path)
     (tmp_path / "x.pth").write_bytes(b"abc")
     assert download(art, tmp_path) == tmp_path / "x.pth"
+
+
+def test_unpublished_hash_is_recorded_on_first_download_and_checked_after(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="sha256 is required"):
+        Artifact("x", "https://h/a.tar.gz", None, record_sha256=True)  # no file name to keep it under
+    src = _source(tmp_path, name="colour.tar.gz")
+    art = Artifact("release", src.as_uri(), None, filename="colour.tar.gz", record_sha256=True)
+    cache = tmp_path / "cache"
+    path = download(art, cache, progress=False)
+    record = cache / "colour.tar.gz.sha256"
+    assert record.read_text().split()[0] == hashlib.sha256(PAYLOAD).hexdigest()
+    path.write_bytes(b"tampered")
+    with pytest.raises(IntegrityError, match="recorded on first download"):
+        download(art, cache, download=False)
+    assert download(art, cache, progress=False).read_bytes() == PAYLOAD  # re-fetched, checked
+    path.unlink()
+    src.write_bytes(b"changed upstream")
+    with pytest.raises(IntegrityError, match="delete .*colour.tar.gz.sha256 if you trust the new file"):
+        download(art, cache, progress=False)
+    assert not path.exists() and not (cache / "colour.tar.gz.partial").exists()
+    record.unlink()  # a file placed by hand is recorded on its first use
+    path.write_bytes(b"by hand")
+    assert download(art, cache, download=False) == path
+    assert record.read_text().split()[0] == hashlib.sha256(b"by hand").hexdigest()
+    record.write_text("not a hash\n")
+    with pytest.raises(IntegrityError, match="does not hold a sha256"):
+        download(art, cache, download=False)

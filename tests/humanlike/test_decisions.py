@@ -109,6 +109,16 @@ def test_read_folder_types_conditions_per_file_then_concatenates(tmp_path):
     assert t.image_id.tolist() == ["n03_3.png", "n01_1.png", "n02_2.png"]
     single = read_decisions(folder / "high-pass_m_session-1.csv")
     assert single.dataset == "high-pass" and single.condition.tolist() == ["3"]  # typed alone
+    # files from two folders (pinned human data + a model run) read as one folder would be
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    (folder / "high-pass_m_session-1.csv").rename(elsewhere / "high-pass_m_session-1.csv")
+    listed = read_decisions([folder / "high-pass_subject-01_session_1.csv", elsewhere / "high-pass_m_session-1.csv"])
+    assert listed.dataset == "high-pass" and listed.subj.tolist() == t.subj.tolist()
+    assert listed.condition.tolist() == t.condition.tolist()
+    (folder / "high-pass_m_session-1.csv").write_bytes((elsewhere / "high-pass_m_session-1.csv").read_bytes())
+    with pytest.raises(DataError, match="same name in different folders: high-pass_m_session-1.csv"):
+        read_decisions([folder / "high-pass_m_session-1.csv", elsewhere / "high-pass_m_session-1.csv"])
 
 
 def test_read_errors_name_the_problem(tmp_path):

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "stylebias.cli.download",
     "stylebias.cli.retrieval",
     "stylebias.cli.shape_bias",
+    "stylebias.cli.benchmark",
     "stylebias.cli.explain",
     "stylebias.cli.probe",
     "stylebias.cli.corrupt",

@@ -3,6 +3,10 @@
 ``download`` is idempotent: a cached file whose size and sha256 match is returned without any
 network access; anything else is fetched to ``<file>.partial``, hashed, and moved into place with
 ``os.replace`` only when the hash matches, so the cache never holds a half-written or wrong file.
+
+An artifact whose publisher gives no hash (``record_sha256``) is trusted on first download: its
+sha256 is recorded in ``<file>.sha256`` next to it, and every later use (and every re-download)
+is checked against that record.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from ..errors import IntegrityError, MissingFileError, UnknownNameError
+from ..io import atomic_write
 from .manifest import ARTIFACT_SETS, ARTIFACTS, Artifact, ArtifactSet, get_artifact, get_artifact_set
 
 __all__ = ["cache_dir", "download", "download_set", "fetch", "sha256_file", "artifact_path"]
@@ -58,17 +63,54 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = _CHUNK) -> str:
     return digest.hexdigest()
 
 
-def _problem(path: Path, art: Artifact) -> str | None:
-    """Why the file at ``path`` is not a valid copy of ``art`` (``None`` if it is)."""
+def _problem(path: Path, art: Artifact, recorded: str | None = None) -> str | None:
+    """Why the file at ``path`` is not a valid copy of ``art`` (``None`` if it is); without a
+    published sha256, ``recorded`` (the hash recorded on first download) is expected."""
     size = path.stat().st_size
     if art.size is not None and size != art.size:
         return f"its size is {size:,} bytes, expected {art.size:,}"
-    if art.sha256 is None:  # a manual artifact without a known hash: the loader checks the file
+    expected = art.sha256 or recorded
+    if expected is None:  # manual without a known hash (the loader checks it), or not yet recorded
         return None
     actual = sha256_file(path)
-    if actual != art.sha256:
-        return f"its sha256 is {actual}, expected {art.sha256}"
+    if actual != expected:
+        source = "" if art.sha256 else f" (recorded on first download in {_record_path(path)})"
+        return f"its sha256 is {actual}, expected {expected}{source}"
     return None
+
+
+def _hash_note(art: Artifact) -> str:
+    """The hash a hand-placed file is checked against, for messages."""
+    return f"sha256 {art.sha256}" if art.sha256 else "no published sha256: it is recorded on first use"
+
+
+def _record_path(target: Path) -> Path:
+    """Where the sha256 of a ``record_sha256`` artifact is recorded: ``<file>.sha256``."""
+    return target.with_name(target.name.removesuffix(".partial") + ".sha256")
+
+
+def _recorded_sha256(art: Artifact, target: Path) -> str | None:
+    """The sha256 recorded for ``art`` (``None``: nothing recorded, or a published hash)."""
+    record = _record_path(target)
+    if art.sha256 is not None or not art.record_sha256 or not record.is_file():
+        return None
+    digest = record.read_text(encoding="utf-8").split(maxsplit=1)[0] if record.stat().st_size else ""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise IntegrityError(
+            f"{record} does not hold a sha256 (got {digest[:80]!r}); delete it, and {target} with it "
+            f"unless you have checked that file, to record the hash again on the next download"
+        )
+    return digest
+
+
+def _record_sha256(art: Artifact, target: Path) -> None:
+    """Record the sha256 of a ``record_sha256`` artifact's file on its first use."""
+    if art.sha256 is not None or not art.record_sha256 or _record_path(target).is_file():
+        return
+    digest = sha256_file(target)
+    with atomic_write(_record_path(target)) as tmp:
+        tmp.write_text(f"{digest}  {target.name}\n", encoding="utf-8")
+    log.info("recorded sha256 %s of %s (no published hash); later uses are checked against it", digest, target)
 
 
 def stream_url(url: str, partial: Path, *, progress: bool, desc: str, size: int | None = None) -> None:
@@ -111,7 +153,7 @@ def _fetch(art: Artifact, partial: Path, progress: bool) -> None:
         raise MissingFileError(
             f"could not download {art.name!r} from {art.url} ({reason}). "
             f"Download that URL by hand (any machine with internet access) and put the file at "
-            f"{partial.with_suffix('')} (sha256 {art.sha256}); or set $STYLEBIAS_HOME to a folder "
+            f"{partial.with_suffix('')} ({_hash_note(art)}); or set $STYLEBIAS_HOME to a folder "
             f"that already holds {art.file_name}."
         ) from err
 
@@ -148,9 +190,11 @@ def download(
     art = get_artifact(artifact)
     folder = _resolve_dir(cache_dir)
     target = folder / art.file_name
+    recorded = _recorded_sha256(art, target)
     if target.is_file():
-        problem = _problem(target, art)
+        problem = _problem(target, art, recorded)
         if problem is None:
+            _record_sha256(art, target)  # a file placed by hand: its first use records it
             return target
         if not download or art.manual:
             raise IntegrityError(
@@ -168,23 +212,25 @@ def download(
         raise MissingFileError(
             f"{art.name!r} is not in the cache: expected {target}. Run `stylebias download "
             f"{art.name}` (or download {art.url} by hand and save it as {target}; "
-            f"sha256 {art.sha256})."
+            f"{_hash_note(art)})."
         )
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     log.info("downloading %s to %s", art.url, target)
     _fetch(art, partial, progress)
-    problem = _problem(partial, art)
+    problem = _problem(partial, art, recorded)
     if problem is not None:
         actual = sha256_file(partial)
         partial.unlink(missing_ok=True)
+        changed = (f"delete {_record_path(target)} if you trust the new file" if recorded
+                   else f"download it by hand, check it, and save it as {target}")
         raise IntegrityError(
             f"downloaded file for {art.name!r} ({partial}, from {art.url}) failed verification: "
-            f"{problem} (expected sha256 {art.sha256}, actual {actual}). The file was deleted. "
-            f"Try again; if it keeps failing the file upstream has changed: download it by hand, "
-            f"check it, and save it as {target}."
+            f"{problem} (expected sha256 {art.sha256 or recorded}, actual {actual}). The file was "
+            f"deleted. Try again; if it keeps failing the file upstream has changed: {changed}."
         )
     os.replace(partial, target)
+    _record_sha256(art, target)
     return target
 
 

@@ -40,8 +40,8 @@ class Artifact:
         name: registry name, e.g. ``"adain-decoder"``.
         url: ``https://`` (or ``file://``) address of the file; for a ``manual`` artifact, the
             page the file is obtained from by hand.
-        sha256: 64 lower-case hex digits of the file's sha256; None only for a ``manual``
-            artifact whose hash cannot be known (never guessed).
+        sha256: 64 lower-case hex digits of the file's sha256; None only where the hash cannot
+            be known (never guessed): a ``manual`` artifact, or one with ``record_sha256``.
         size: size in bytes, checked before hashing when given.
         filename: name in the cache folder; default: the URL's base name with the first 8 hex
             digits of the sha256 inserted before the suffix (``decoder-379ca41d.pth``), so two
@@ -51,10 +51,13 @@ class Artifact:
         license: licence of the file as its authors state it.
         manual: the file cannot be downloaded by a program (e.g. a Google Drive archive);
             :func:`~stylebias.hub.download` only finds it in the cache, where it is placed by hand.
+        record_sha256: the publisher gives no hash (e.g. a GitHub release asset): with
+            ``sha256=None``, :func:`~stylebias.hub.download` records the file's sha256 next to
+            it on first download (``<file>.sha256``) and checks it on every later use.
 
     Raises:
-        InvalidArgumentError: ``sha256`` is not 64 hex digits (or None without ``manual`` and
-            ``filename``), or ``size`` is negative.
+        InvalidArgumentError: ``sha256`` is not 64 hex digits (or None without ``filename`` and
+            one of ``manual``, ``record_sha256``), or ``size`` is negative.
     """
 
     name: str
@@ -65,13 +68,14 @@ class Artifact:
     meta: Any = field(default_factory=dict)
     license: str = ""
     manual: bool = False
+    record_sha256: bool = False
 
     def __post_init__(self) -> None:
         if self.sha256 is None:
-            if not (self.manual and self.filename):
+            if not ((self.manual or self.record_sha256) and self.filename):
                 raise InvalidArgumentError(
-                    f"artifact {self.name!r}: a sha256 is required, except for a manual "
-                    "artifact with a filename"
+                    f"artifact {self.name!r}: a sha256 is required, except for a manual or "
+                    "record_sha256 artifact with a filename"
                 )
             self._check_size()
             object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
@@ -277,3 +281,39 @@ _register_texture_vs_shape(
     "160 filled silhouettes (black shape on white), 16 folders",
 )
 _register_texture_vs_shape("edges", "edges", ("edge",), "160 edge maps, 16 folders")
+
+
+# model-vs-human (Geirhos et al., NeurIPS 2021): the 17 benchmark image sets are assets of its
+# GitHub release v0.1 (modelvshuman/utils.py, dataset_base_url). No hash is published for them,
+# so each archive's sha256 is recorded on first download and checked after (record_sha256). The
+# human raw data come file by file from a pinned commit; their sha256 values were computed from
+# that commit's git blobs (each blob's git SHA-1 checked).
+MVH_COMMIT = "79ed7cd1d9ac3a114e71b6638f0a98bdd627316c"
+MVH_RELEASE_URL = "https://github.com/bethgelab/model-vs-human/releases/download/v0.1/{name}.tar.gz"
+MVH_DATASETS = ("edge", "silhouette", "cue-conflict", "colour", "contrast", "high-pass", "low-pass",
+                "phase-scrambling", "power-equalisation", "false-colour", "rotation", "eidolonI",
+                "eidolonII", "eidolonIII", "uniform-noise", "sketch", "stylized")
+_MVH_META = {
+    "paper": "Geirhos et al., Partial success in closing the gap between human and machine vision, "
+    "NeurIPS 2021 (arXiv:2106.07411)",
+}
+
+for _name in MVH_DATASETS:
+    register_artifact(Artifact(
+        f"model-vs-human-{_name}", MVH_RELEASE_URL.format(name=_name), None,
+        filename=f"model-vs-human-v0.1-{_name}.tar.gz", record_sha256=True,
+        meta={**_MVH_META, "source": "bethgelab/model-vs-human release v0.1",
+              "content": f"the {_name} images of the model-vs-human benchmark (tar.gz holding {_name}/)"},
+        license="see bethgelab/model-vs-human (images from their original sources)",
+    ))
+
+register_artifact_set(ArtifactSet(
+    name="model-vs-human-raw-data",
+    base_url=f"https://raw.githubusercontent.com/bethgelab/model-vs-human/{MVH_COMMIT}",
+    manifest="model_vs_human_raw_data.tsv",
+    prefix="raw-data/",
+    folder=f"model-vs-human-{MVH_COMMIT[:8]}/raw-data",
+    meta={**_MVH_META, "source": f"bethgelab/model-vs-human @ {MVH_COMMIT}",
+          "content": "human raw data (trial-level decisions) of the 17 benchmark datasets: 90 CSV files"},
+    license="MIT (bethgelab/model-vs-human)",
+))

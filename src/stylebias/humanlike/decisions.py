@@ -235,31 +235,49 @@ def _unique(column: np.ndarray) -> list[str]:
     return list(dict.fromkeys(column.tolist()))
 
 
-def read_decisions(path: str | os.PathLike[str], dataset: str | None = None) -> DecisionTable:
-    """Decisions from one raw-data CSV file or from all ``*.csv`` files of a dataset folder.
+def read_decisions(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                   dataset: str | None = None) -> DecisionTable:
+    """Decisions from one raw-data CSV file, from all ``*.csv`` files of a dataset folder, or
+    from a list of CSV files read as if they were one folder.
 
     A folder is read as model-vs-human reads ``raw-data/<dataset>/``: its ``*.csv`` files in
     sorted order, header names lower-cased, conditions typed per file and then concatenated
-    (:func:`normalise_conditions`).
+    (:func:`normalise_conditions`). A list of files (e.g. the human files of the pinned raw
+    data and a model's new files) is sorted by file name the same way.
 
     Args:
-        path: a CSV file or a folder of them.
+        path: a CSV file, a folder of them, or a list of CSV files.
         dataset: dataset name; default: the folder's name, or for a file the part of its name
             before the first ``_`` (``uniform-noise_subject-01_session_1.csv``).
 
     Raises:
-        DataError: no CSV file, or a file that is missing, empty or lacks one of the columns
-            ``subj, object_response, category, condition, imagename``.
+        DataError: no CSV file, two listed files with the same name, or a file that is
+            missing, empty or lacks one of the columns ``subj, object_response, category,
+            condition, imagename``.
     """
-    source = Path(path)
-    if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.name.endswith(".csv") and p.is_file())
-        if not files:
-            raise DataError(f"{source} holds no *.csv raw-data files")
-        name = source.name if dataset is None else dataset
+    if isinstance(path, (str, os.PathLike)):
+        source = Path(path)
+        if source.is_dir():
+            files = sorted(p for p in source.iterdir() if p.name.endswith(".csv") and p.is_file())
+            if not files:
+                raise DataError(f"{source} holds no *.csv raw-data files")
+            name = source.name if dataset is None else dataset
+        else:
+            files = [source]
+            name = source.name.split("_")[0] if dataset is None else dataset
     else:
-        files = [source]
-        name = source.name.split("_")[0] if dataset is None else dataset
+        files = sorted((Path(p) for p in path), key=lambda p: p.name)
+        if not files:
+            raise DataError("no raw-data CSV files to read")
+        twice = sorted({a.name for a, b in zip(files, files[1:]) if a.name == b.name})
+        if twice:
+            raise DataError(f"raw-data files with the same name in different folders: {', '.join(twice)}; "
+                            f"model-vs-human keeps one folder per dataset, so a name is one observer's session")
+        name = files[0].name.split("_")[0] if dataset is None else dataset
+    return _read_files(files, name)
+
+
+def _read_files(files: Sequence[Path], name: str) -> DecisionTable:
     per_file = [read_rows(f, _NEEDED) for f in files]
     conditions = normalise_conditions([[row["condition"] for row in rows] for rows in per_file])
     rows = [row for file_rows in per_file for row in file_rows]

@@ -11,7 +11,7 @@ compute (``benchmarks/shapebias.py``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from .stimuli import STIMULUS_SETS, Stimulus, find_stimuli, published_stimuli
 
 # resolve_model (now in stylebias.models) and default_num_workers (now in stylebias.runtime)
 # stay importable from here for one release.
-__all__ = ["evaluate", "compare", "classify", "resolve_model", "default_num_workers"]
+__all__ = ["evaluate", "compare", "classify", "decision_batches", "resolve_model", "default_num_workers"]
 
 def classify(
     loaded: LoadedModel,
@@ -59,6 +59,30 @@ def classify(
         ModelOutputError: the model does not return ``(B, 1000)`` or ``(B, 16)`` logits.
         DataError: an image cannot be read (named in the message).
     """
+    batches = decision_batches(loaded, paths, batch_size=batch_size, num_workers=num_workers,
+                               channels_last=channels_last, progress=progress)
+    return [d for batch in batches for d in batch]
+
+
+def decision_batches(
+    loaded: LoadedModel,
+    paths: Sequence[Path],
+    *,
+    batch_size: int = 32,
+    num_workers: int | None = None,
+    channels_last: bool = True,
+    progress: bool = False,
+    decide: Callable[[int], Callable[[Tensor], list[str]]] | None = None,
+) -> Iterator[list[str]]:
+    """The decisions of :func:`classify`, one list per batch as soon as it is decided (a caller
+    can write results while later batches decode and run).
+
+    Args:
+        decide: ``decide(width)`` returns the function that turns ``(B, width)`` outputs into
+            decisions; called once, on the first batch (default: ImageNet or 16-way heads,
+            :func:`~stylebias.shapebias.categories.logits_to_decisions`). Any 2-D output is
+            passed to it; it raises for widths it cannot map.
+    """
     check_positive(batch_size, "batch_size")
     model = loaded.model
     device, dtype = model_placement(model)
@@ -67,7 +91,7 @@ def classify(
         model.to(memory_format=torch.channels_last)
     files = ImageFiles(paths, partial(read_image, geometry=loaded.preprocess.geometry, channels_last=True))
     loader = image_loader(files, batch_size=batch_size, num_workers=num_workers, device=device)
-    decisions: list[str] = []
+    decision = None
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -80,18 +104,20 @@ def classify(
                 # (B, H, W, 3) -> (B, 3, H, W) view: already in channels_last memory format.
                 x = batch.permute(0, 3, 1, 2).to(device, non_blocking=True).to(dtype).div_(255.0)
                 x = x.contiguous(memory_format=memory_format)
-                logits = _forward(model, x, first=not decisions)
-                decisions.extend(logits_to_decisions(logits))
+                logits = _forward(model, x, first=decision is None, any_width=decide is not None)
+                if decision is None:
+                    decision = decide(logits.shape[1]) if decide is not None else logits_to_decisions
+                yield decision(logits)
                 if bar is not None:
                     bar.update(len(batch))
     finally:
         if bar is not None:
             bar.close()
-    return decisions
 
 
-def _forward(model: nn.Module, x: Tensor, *, first: bool) -> Tensor:
-    """The model on one batch; its output must be ``(B, 1000)`` or ``(B, 16)`` logits."""
+def _forward(model: nn.Module, x: Tensor, *, first: bool, any_width: bool = False) -> Tensor:
+    """The model on one batch; its output must be ``(B, 1000)`` or ``(B, 16)`` logits (any
+    ``(B, K)`` with ``any_width``)."""
     try:
         logits = model(x)
     except (RuntimeError, ValueError, TypeError) as err:
@@ -101,13 +127,14 @@ def _forward(model: nn.Module, x: Tensor, *, first: bool) -> Tensor:
             f"the model failed on the first batch of shape {tuple(x.shape)} ({err}); a 1000-way "
             f"ImageNet classifier taking (B, 3, H, W) RGB images is needed"
         ) from err
+    widths = (logits.shape[1],) if any_width and isinstance(logits, Tensor) and logits.dim() == 2 else OUTPUT_WIDTHS
     if not isinstance(logits, Tensor) or logits.dim() != 2 or tuple(logits.shape) not in (
-            (x.shape[0], width) for width in OUTPUT_WIDTHS):
+            (x.shape[0], width) for width in widths):
         got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
         raise ModelOutputError(
             f"model returned {got} for a batch of {x.shape[0]}, but a 1000-way ImageNet "
             f"classifier is needed (output (B, 1000)), or a 16-way one with the categories in "
-            f"CATEGORIES order (output (B, 16))"
+            f"CATEGORIES order (output (B, 16))" + (", or any (B, K) with a label mapping" if any_width else "")
         )
     return logits
 
