@@ -111,6 +111,8 @@ def test_results_hold_every_field_for_every_dataset(run):
     assert len(accuracies) > 2  # the random model's decisions vary
     report = (root / "out" / "report.md").read_text()
     assert "| observer | OOD accuracy" in report and spec in report and "Shape bias" in report
+    for figure in ("accuracy_by_condition.png", "error_consistency.png", "shape_bias.png"):
+        assert f"]({figure})" in report and (root / "out" / figure).stat().st_size > 1000
 
 
 @pytest.mark.parametrize("dataset", ["uniform-noise", "edge"])

@@ -306,17 +306,19 @@ def run_benchmark(
         for model in loaded:
             for name, paths in _model_csvs(model, folders, images, out, mapping, resume, **options).items():
                 files[name].extend(paths)
-    per_dataset = []
+    per_dataset, cue_conflict = [], None
     for name in names:
         if not _has_humans(files[name]):
             files[name].extend(human_raw_data(name, human_data, cache_dir, download_missing=download,
                                               progress=progress))
-        per_dataset.append(evaluate_dataset(read_decisions(files[name], name)))
+        table = read_decisions(files[name], name)
+        cue_conflict = table if name == "cue-conflict" else cue_conflict
+        per_dataset.append(evaluate_dataset(table))
     results = results_dict(per_dataset)
     write_json(results, out / RESULTS)
-    from .report import write_report
+    from .report import write_figures, write_report
 
-    write_report(results, out)
+    write_report(results, out, figures=write_figures(per_dataset, cue_conflict, out))
     return results
 
 
