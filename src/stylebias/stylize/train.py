@@ -269,7 +269,8 @@ def train_decoder(config: TrainDecoderConfig) -> dict[str, Any]:
     (and for contrastive ``transformer_iter_<n>.pth`` and ``transformer.pth``), state_dicts in
     the published layout, loadable by :meth:`AdaINStylizer.from_files` /
     :meth:`~stylebias.stylize.ContrastiveStylizer.from_files`; and ``log.jsonl`` (iteration,
-    lr, losses). A resumed run continues bit for bit as the uninterrupted run would have.
+    lr, losses). A resumed run continues as the uninterrupted run would have: the same images,
+    crops and weights, bit for bit on the CPU (CUDA kernels are not all deterministic).
 
     Raises:
         DataError: a folder is missing or holds no images; a checkpoint of another method.
