@@ -21,7 +21,12 @@ from stylebias.cli import main
 from stylebias.errors import DataError, InvalidArgumentError
 from stylebias.stylize import ContrastiveStylizer
 from stylebias.stylize.contrastive_heads import build_projection_content, build_projection_style
-from stylebias.stylize.contrastive_losses import reference_pairs
+from stylebias.stylize.contrastive_losses import (
+    content_contrastive_loss,
+    contrastive_embedding,
+    reference_pairs,
+    style_contrastive_loss,
+)
 from stylebias.stylize.network import build_vgg
 from stylebias.stylize.train import TrainDecoderConfig, train_decoder
 from stylebias.stylize.train_contrastive import generator_losses
@@ -176,6 +181,32 @@ def test_losses_decrease(data, tmp_path):
         values = [h[f"loss_{name}"] for h in history]
         first, last = np.mean(values[:k]), np.mean(values[-k:])
         assert last < first, f"{name}: mean of the first {k} steps {first:.5g}, of the last {k} {last:.5g}"
+
+
+def test_contrastive_terms_fall_once_the_stylizations_differ():
+    """The part the short run above cannot show: given stylizations whose features differ
+    (features of content i plus features of style j, for the reference's pairs), the heads
+    learn to bring both contrastive losses down from their symmetric value."""
+    h, gen = 3, torch.Generator().manual_seed(0)
+    content_id, style_id = reference_pairs(h)
+    relu3_1 = [torch.randn(h, 4 * WIDTH, 4, 4, generator=gen) for _ in "cs"]
+    relu4_1 = [torch.randn(h, 8 * WIDTH, 2, 2, generator=gen) for _ in "cs"]
+    feats3 = relu3_1[0][content_id] + relu3_1[1][style_id]
+    feats4 = relu4_1[0][content_id] + relu4_1[1][style_id]
+    torch.manual_seed(0)
+    heads = build_projection_style(WIDTH), build_projection_content(WIDTH)
+    optimizer = torch.optim.Adam([p for head in heads for p in head.parameters()], lr=1e-3)
+    history = []
+    for _ in range(30):
+        style_emb, content_emb = contrastive_embedding(feats3, heads[0]), contrastive_embedding(feats4, heads[1])
+        losses = (style_contrastive_loss(style_emb[:h], style_emb[h:]),
+                  content_contrastive_loss(content_emb[:h], content_emb[h:]))  # fmt: skip
+        optimizer.zero_grad()
+        sum(losses).backward()
+        optimizer.step()
+        history.append([float(x.detach()) for x in losses])
+    first, last = np.mean(history[:5], axis=0), np.mean(history[-5:], axis=0)
+    assert (last < first - 0.1).all(), (first, last)
 
 
 def _checkpoint(out: Path) -> dict:
