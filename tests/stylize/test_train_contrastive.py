@@ -302,7 +302,8 @@ def _ddp_worker(rank, world, port, results, data, out):
     run = train_module.run_recipe
     train_module.run_recipe = lambda recipe, *a, **k: recipes.append(recipe) or run(recipe, *a, **k)
     summary = train_decoder(config(data, out, max_iter=2, device="cpu"))
-    weights = {name: torch.cat([p.detach().flatten() for p in m.parameters()]) for name, m in recipes[0].modules.items()}
+    modules = recipes[0].modules
+    weights = {name: torch.cat([p.detach().flatten() for p in m.parameters()]) for name, m in modules.items()}
     results[rank] = (summary["world_size"], summary["loss_content"], weights)
     dist.destroy_process_group()
 

@@ -29,7 +29,8 @@ _HELP = {"lr": "Adam learning rate", "lr_decay": "lr_i = lr / (1 + lr_decay * i)
          "identity_feature_weight": "contrastive: weight of the feature identity loss",
          "contrastive_content_weight": "contrastive: weight of the content contrastive loss",
          "contrastive_style_weight": "contrastive: weight of the style contrastive loss",
-         "gan_weight": "contrastive: weight of the generator's adversarial loss", "image_size": "shorter side images are resized to",
+         "gan_weight": "contrastive: weight of the generator's adversarial loss",
+         "image_size": "side of the square images are resized to before the crop",
          "crop": "random crop side", "save_every": "iterations between checkpoints",
          "log_every": "iterations between log lines", "seed": "seed of data order and init",
          "max_pixels": "larger images are downscaled to this many pixels"}  # fmt: skip
