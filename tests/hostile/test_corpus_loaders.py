@@ -27,7 +27,7 @@ from stylebias.io import list_images, load_image
 from stylebias.models import Preprocess
 from stylebias.retrieval.folders import ReidImages, read_reid_image
 from stylebias.stylize.dataset import load_resized
-from stylebias.stylize.train import _CroppedImages
+from stylebias.stylize.train_loop import _CroppedImages
 from tests.hostile.conftest import Tally
 from tests.hostile.corpus import build_corpus
 

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from .._checks import check_choice
 from ..errors import DataError, InvalidArgumentError, ShapeError
 from .base import Stylizer, pad_to_multiple
-from .network import VGGEncoder, build_decoder, build_vgg
+from .network import VGGEncoder, build_decoder, build_vgg, vgg_width
 from .sanet import TRANSFORM_KEYS, StyleKeys, Transform
 from .stylizer import _load_into, load_state_file
 
@@ -113,10 +113,11 @@ class ContrastiveStylizer(Stylizer):
         super().__init__()
         self.method = check_choice(method, self.methods, "method")
         vgg = vgg if vgg is not None else build_vgg()
+        width = vgg[2].out_channels  # 64 published; the defaults below follow a narrower VGG
         self.encoder = VGGEncoder(vgg)
         self.enc_5 = nn.Sequential(*list(vgg.children())[slice(*RELU5_1_SLICE)])
-        self.transform = transform if transform is not None else Transform(512)
-        self.decoder = decoder if decoder is not None else build_decoder()
+        self.transform = transform if transform is not None else Transform(8 * width)
+        self.decoder = decoder if decoder is not None else build_decoder(width)
         self.encoder.requires_grad_(False)
         self.enc_5.requires_grad_(False)
         self.to(memory_format=torch.channels_last)
@@ -141,8 +142,9 @@ class ContrastiveStylizer(Stylizer):
         states = (load_state_file(vgg, "VGG encoder", _HINT),
                   load_state_file(decoder, "decoder", _HINT),
                   load_state_file(transformer, "transformer", _HINT))  # fmt: skip
+        width = vgg_width(states[0])  # 64 for the published file
         with torch.device("meta"):  # no random init of weights that are overwritten
-            net_vgg, net_dec, net_tf = build_vgg(), build_decoder(), Transform(512)
+            net_vgg, net_dec, net_tf = build_vgg(width), build_decoder(width), Transform(8 * width)
         _load_into(net_vgg, states[0], "VGG encoder", vgg)
         _load_into(net_dec, states[1], "decoder", decoder)
         try:

@@ -15,14 +15,18 @@ from ..errors import InvalidArgumentError
 __all__ = ["build_projection_style", "build_projection_content", "MultiDiscriminator"]
 
 
-def build_projection_style() -> nn.Sequential:
-    """Style head: summed relu3_1 features (256) -> 128 -> 128 (``projection_style``)."""
-    return nn.Sequential(nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 128))
+def build_projection_style(width: int = 64) -> nn.Sequential:
+    """Style head: summed relu3_1 features (256) -> 128 -> 128 (``projection_style``).
+
+    ``width``: the VGG's (see :func:`~stylebias.stylize.network.build_vgg`; 64 published),
+    the head scales with it: ``4w -> 2w -> 2w``."""
+    return nn.Sequential(nn.Linear(4 * width, 2 * width), nn.ReLU(), nn.Linear(2 * width, 2 * width))
 
 
-def build_projection_content() -> nn.Sequential:
-    """Content head: summed relu4_1 features (512) -> 256 -> 128 (``projection_content``)."""
-    return nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 128))
+def build_projection_content(width: int = 64) -> nn.Sequential:
+    """Content head: summed relu4_1 features (512) -> 256 -> 128 (``projection_content``);
+    ``8w -> 4w -> 2w`` for a VGG of ``width`` w."""
+    return nn.Sequential(nn.Linear(8 * width, 4 * width), nn.ReLU(), nn.Linear(4 * width, 2 * width))
 
 
 def _block(cin: int, cout: int, normalize: bool = True) -> list[nn.Module]:

@@ -21,6 +21,7 @@ from ..functional import instance_stats
 from .sanet import mean_variance_norm
 
 __all__ = [
+    "reference_pairs",
     "content_loss",
     "style_loss",
     "identity_losses",
@@ -34,6 +35,21 @@ __all__ = [
 
 #: Temperature of both contrastive losses in the reference.
 TAU = 0.2
+
+
+def reference_pairs(h: int, device: torch.device | str | None = None) -> tuple[Tensor, Tensor]:
+    """Content and style index of each of the ``2h`` stylizations of the reference's batch.
+
+    ``content_id = [0, 1, ..., h-1, 1, 2, ..., h-1, 0]`` and ``style_id = [0, ..., h-1, 0, ...,
+    h-1]``: the "up" half pairs ``c_i`` with ``s_i``, the "down" half ``c_{i+1 mod h}`` with
+    ``s_i`` (``train.py`` rolls the contents by one and repeats the styles). For ``h >= 2``
+    every content meets exactly two styles and every style exactly two contents.
+
+    Returns:
+        ``(content_id, style_id)``: int64 ``(2h,)`` each.
+    """
+    idx = torch.arange(h, device=device)
+    return torch.cat([idx, (idx + 1) % h]), torch.cat([idx, idx])
 
 
 def content_loss(input: Tensor, target: Tensor, norm: bool = False) -> Tensor:
@@ -108,9 +124,7 @@ def _batch_contrastive(up: Tensor, down: Tensor, tau: float, by: str) -> Tensor:
             f"contrastive losses need two halves of equal size >= 2 (a batch of >= 4); got "
             f"{tuple(up.shape)} and {tuple(down.shape)}"
         )
-    idx = torch.arange(h, device=up.device)
-    style_id = torch.cat([idx, idx])
-    content_id = torch.cat([idx, (idx + 1) % h])
+    content_id, style_id = reference_pairs(h, up.device)
     same_style = style_id[:, None] == style_id[None, :]
     same_content = content_id[:, None] == content_id[None, :]
     if by == "content":

@@ -19,6 +19,8 @@ __all__ = [
     "ENCODER_LAYERS",
     "VGG_MODULES",
     "DECODER_MODULES",
+    "VGG_WIDTH",
+    "vgg_width",
 ]
 
 # VGG-19 convolutions; "M" is a 2x2 max-pool (ceil mode, as in the Torch7 original).
@@ -33,6 +35,15 @@ ENCODER_SLICES = ((0, 4), (4, 11), (11, 18), (18, 31))
 ENCODER_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 VGG_MODULES = 53
 DECODER_MODULES = 29
+#: Channels of the first VGG block in the published network (relu4_1 has 8x as many).
+VGG_WIDTH = 64
+
+
+def vgg_width(state: dict[str, Tensor]) -> int:
+    """The first block's channels of a VGG state_dict in the published layout (64 for the
+    published file; narrower copies of the layout serve fast tests)."""
+    weight = state.get("2.weight")
+    return int(weight.shape[0]) if isinstance(weight, Tensor) and weight.dim() == 4 else VGG_WIDTH
 
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
@@ -40,11 +51,12 @@ def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
     return [*layers, nn.ReLU()] if relu else layers
 
 
-def build_vgg() -> nn.Sequential:
+def build_vgg(width: int = VGG_WIDTH) -> nn.Sequential:
     """The full normalised VGG-19 of the AdaIN release: 53 modules, a 1x1 colour conv first.
 
     The input is RGB in [0, 1]; the first 1x1 convolution of the published weights turns it
-    into the BGR, mean-subtracted, 0-255 input the Caffe VGG was trained on.
+    into the BGR, mean-subtracted, 0-255 input the Caffe VGG was trained on. ``width``
+    scales every block's channels (``width * (1, 2, 4, 8, 8)``; 64 is the published network).
     """
     layers: list[nn.Module] = [nn.Conv2d(3, 3, (1, 1))]
     cin = 3
@@ -52,26 +64,30 @@ def build_vgg() -> nn.Sequential:
         if item == "M":
             layers.append(nn.MaxPool2d((2, 2), (2, 2), (0, 0), ceil_mode=True))
         else:
-            layers += _conv(cin, int(item))
-            cin = int(item)
+            cout = int(item) * width // VGG_WIDTH
+            layers += _conv(cin, cout)
+            cin = cout
     return nn.Sequential(*layers)
 
 
-def build_decoder() -> nn.Sequential:
+def build_decoder(width: int = VGG_WIDTH) -> nn.Sequential:
     """The AdaIN decoder: 29 modules mapping relu4_1 features (512 channels) back to RGB.
 
     Reflection padding, 3x3 convolutions with ReLU, three 2x nearest upsamplings, and a last
     convolution to 3 channels without activation. A feature map of ``h x w`` decodes to an
-    image of ``8h x 8w``.
+    image of ``8h x 8w``. ``width``: that of the :func:`build_vgg` it inverts (relu4_1 has
+    ``8 * width`` channels).
     """
     layers: list[nn.Module] = []
-    cin = 512
+    cin = 8 * width
     for i, item in enumerate(_DECODER):
         if item == "U":
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
         else:
-            layers += _conv(cin, int(item), relu=i < len(_DECODER) - 1)
-            cin = int(item)
+            last = i == len(_DECODER) - 1
+            cout = int(item) if last else int(item) * width // VGG_WIDTH
+            layers += _conv(cin, cout, relu=not last)
+            cin = cout
     return nn.Sequential(*layers)
 
 
