@@ -105,7 +105,7 @@ def test_bad_locations_get_specific_errors(resnet):
 def test_layer_after_a_non_feature_map_module_explains_itself():
     net = small_cnn()
     stylebias.attach(net, "mixstyle", after=["8"], p=1.0)
-    with pytest.raises(ShapeError, match=r"attached after '8' needs a \(B, C, H, W\) feature map.*\(2, 3\)"):
+    with pytest.raises(ShapeError, match=r"attached after '8' got a 2-D tensor of shape \(2, 3\).*expects \(B, C, H, W\).*before the pooling"):
         net.train()(torch.randn(2, 3, 8, 8))
 
 

@@ -32,7 +32,7 @@ class MixStyle(MixingLayer):
         global_batch: under DDP, mix with partners from the whole global batch (all ranks),
             not only this process's share (``mix='random'``; see ``layers/global_batch.py``).
         generator: optional ``torch.Generator`` for the draws.
-        active: see :class:`StyleLayer`.
+        active, layout, prefix_tokens: see :class:`StyleLayer`.
 
     Reference:
         Zhou et al., "Domain Generalization with MixStyle", ICLR 2021, arXiv:2104.02008.
@@ -55,8 +55,12 @@ class MixStyle(MixingLayer):
         *,
         generator: torch.Generator | None = None,
         active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
     ) -> None:
-        super().__init__(p, alpha, mix, global_batch, generator=generator, active=active)
+        super().__init__(
+            p, alpha, mix, global_batch, generator=generator, active=active, layout=layout, prefix_tokens=prefix_tokens
+        )
         self.eps = check_positive(eps, "eps")
 
     def apply_params(self, x: Tensor, params: dict[str, Any]) -> Tensor:
