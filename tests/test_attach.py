@@ -77,7 +77,8 @@ def test_presets_follow_the_papers(resnet):
     assert all(layer.p == 0.01 for layer in padain.values())
     adv = stylebias.attach(net, "adversarial_style", preset="resnet").layers
     assert list(adv) == ["layer1"] and adv["layer1"].clamp_min == 0.0
-    assert stylebias.list_presets() == ["convs", "resnet", "resnet3"]
+    assert stylebias.list_presets() == ["convnext", "convnext_torchvision", "convs", "resnet", "resnet3", "swin",
+                                        "swin_torchvision", "vit", "vit_torchvision"]
 
 
 def test_wildcards_and_generic_preset():

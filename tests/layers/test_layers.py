@@ -19,6 +19,7 @@ from stylebias.layers import (
     create_style_layer,
     list_style_layers,
 )
+from stylebias.layers.base import RUNTIME_ARGUMENTS
 from tests.conftest import styled_batch
 
 ALL = list_style_layers()
@@ -221,10 +222,11 @@ def test_repr_shows_hyperparameters():
 
 
 def _non_default_arguments(cls):
-    """A value unlike the default for each named constructor argument (not generator/active)."""
+    """A value unlike the default for each named constructor argument (not generator, active,
+    layout or prefix_tokens: run-time and input-shape settings, shown apart)."""
     values = {}
     for param in inspect.signature(cls).parameters.values():
-        if param.name in ("generator", "active") or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+        if param.name in RUNTIME_ARGUMENTS or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             continue
         default = param.default
         if isinstance(default, bool):
