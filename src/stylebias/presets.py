@@ -177,9 +177,11 @@ PRESETS.register(
 
 def _vit_placements(container: str) -> dict[str, Placement]:
     # MixStyle: TFS-ViT (Noori et al., "TFS-ViT: Token-level Feature Stylization for Domain
-    # Generalization", Pattern Recognition 2024, arXiv:2303.15698) mixes token statistics
-    # after one block per iteration, drawn from the first 70% of the blocks (DeiT-Small:
-    # blocks 1-8 of 12); here a layer with probability p follows each of those blocks.
+    # Generalization", arXiv:2303.15698) mixes token statistics after one block per iteration,
+    # drawn from the first 70% of the blocks (DeiT-Small: blocks 1-8 of 12); here a layer with
+    # probability p follows each of those blocks. TFS-ViT's statistics include the class token
+    # and it swaps the stylized values into a random half of the tokens; here every patch
+    # token is restyled and the class/distillation tokens are left alone.
     # The others have no ViT paper: the same early blocks (EFDMix, DSU: as MixStyle, as on
     # ResNets), every block but the last (pAdaIN's "after every conv"), and the end of the
     # first quarter of the blocks (AdvBN's stage 1 of 4).
