@@ -10,7 +10,6 @@ import torch
 
 from stylebias.errors import InvalidArgumentError, ShapeError
 from stylebias.layers import AdversarialStyle, create_style_layer, list_style_layers
-from stylebias.functional import LAYOUTS, apply_in_layout, mixstyle
 
 ALL = list_style_layers()
 RANDOM = [n for n in ALL if n != "adversarial_style"]
@@ -109,15 +108,6 @@ def test_adversarial_search_finds_scales_on_tokens():
     assert not torch.allclose(perturbed, net(x))
 
 
-def test_functional_ops_run_in_any_layout():
-    tokens = as_tokens(grid_batch(), 1)
-    perm, lam = torch.tensor([1, 0, 3, 2]), torch.full((B,), 0.3)
-    out = apply_in_layout(lambda m: mixstyle(m, perm, lam), tokens, "tokens", 1)
-    expected = mixstyle(grid_batch(), perm, lam).flatten(2).transpose(1, 2)
-    torch.testing.assert_close(out[:, 1:], expected)
-    assert LAYOUTS == ("nchw", "nhwc", "tokens")
-
-
 def test_wrong_layouts_name_the_fix():
     with pytest.raises(ShapeError, match=r"MixStyle input got a 3-D tensor.*layout is 'nchw'.*layout='tokens'"):
         layer("mixstyle")(torch.randn(B, 5, C))
@@ -145,3 +135,4 @@ def test_layout_is_shown_but_is_no_hyperparameter():
     for name in ALL:
         assert not {"layout", "prefix_tokens"} & set(layer_hyperparameters(type(create_style_layer(name))))
         assert not {"layout", "prefix_tokens"} & set(default_hparams(name))
+    assert repr(create_style_layer("dsu", layout="nhwc")).endswith("layout='nhwc')")

@@ -117,7 +117,9 @@ class StyleLayer(nn.Module):
         names = [n for n in layer_hyperparameters(type(self)) if hasattr(self, n)]
         text = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
         if self.layout != "nchw":
-            text += f", layout={self.layout!r}, prefix_tokens={self.prefix_tokens!r}"
+            text += f", layout={self.layout!r}"
+        if self.layout == "tokens":
+            text += f", prefix_tokens={self.prefix_tokens!r}"
         return text + ("" if self.active else ", active=False")
 
 
