@@ -20,7 +20,9 @@ class MixStyle(MixingLayer):
     Where to insert: after the first two or three residual stages of a ResNet, never after
     the last (``stylebias.attach(model, "mixstyle", preset="resnet")`` uses stages 1-3). As in
     the MixStyle README, one instance may run at several places
-    (``stylebias.attach(model, layer, after=["layer1", "layer2"])``).
+    (``stylebias.attach(model, layer, after=["layer1", "layer2"])``). On ViT/DeiT tokens,
+    ``preset="vit"`` follows the first 70% of the blocks, as TFS-ViT (arXiv:2303.15698);
+    ``"swin"`` and ``"convnext"`` follow stages 1-3 (see :mod:`stylebias.presets`).
 
     Args:
         p: probability of mixing at each training forward pass.
