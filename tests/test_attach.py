@@ -77,7 +77,8 @@ def test_presets_follow_the_papers(resnet):
     assert all(layer.p == 0.01 for layer in padain.values())
     adv = stylebias.attach(net, "adversarial_style", preset="resnet").layers
     assert list(adv) == ["layer1"] and adv["layer1"].clamp_min == 0.0
-    assert stylebias.list_presets() == ["convs", "resnet", "resnet3"]
+    assert stylebias.list_presets() == ["convnext", "convnext_torchvision", "convs", "resnet", "resnet3", "swin",
+                                        "swin_torchvision", "vit", "vit_torchvision"]
 
 
 def test_wildcards_and_generic_preset():
@@ -105,7 +106,7 @@ def test_bad_locations_get_specific_errors(resnet):
 def test_layer_after_a_non_feature_map_module_explains_itself():
     net = small_cnn()
     stylebias.attach(net, "mixstyle", after=["8"], p=1.0)
-    with pytest.raises(ShapeError, match=r"attached after '8' needs a \(B, C, H, W\) feature map.*\(2, 3\)"):
+    with pytest.raises(ShapeError, match=r"attached after '8' got a 2-D tensor of shape \(2, 3\).*expects \(B, C, H, W\).*before the pooling"):
         net.train()(torch.randn(2, 3, 8, 8))
 
 

@@ -8,96 +8,20 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from ._registry import Registry
 from .errors import InvalidArgumentError, UnknownNameError
 from .layers.base import AttachHook, StyleLayer, style_layers
 from .layers.create import STYLE_LAYERS, LayerSpec, create_style_layer, layer_name
+from .presets import PRESETS, Preset, list_presets, model_prefix_tokens
 
 __all__ = ["attach", "AttachHandle", "disabled", "mixing_domains", "Preset", "PRESETS", "list_presets"]
-
-Placement = Union[Sequence[str], Callable[[nn.Module], list[str]]]
-
-
-def all_convs(model: nn.Module) -> list[str]:
-    """Names of every ``nn.Conv2d`` in the model (pAdaIN goes after each one)."""
-    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Where each style layer goes in one family of backbones, following its paper.
-
-    Attributes:
-        name: registry name.
-        description: one line for ``stylebias list presets``.
-        placements: layer registry name -> module names (or a function of the model).
-        defaults: layer registry name -> constructor defaults the papers use at those places.
-        requires: module names the model must have for the preset to apply.
-    """
-
-    name: str
-    description: str
-    placements: dict[str, Placement]
-    defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
-    requires: tuple[str, ...] = ()
-
-
-PRESETS: Registry[Preset] = Registry("preset")
-PRESETS.register(
-    "resnet",
-    Preset(
-        name="resnet",
-        description="torchvision/timm ResNet, ResNeXt, Wide ResNet (conv1, maxpool, layer1-4)",
-        placements={
-            "padain": all_convs,  # after every conv, before its BN (pAdaIN paper)
-            "mixstyle": ["layer1", "layer2", "layer3"],  # stages 1-3, never the last (MixStyle)
-            "efdmix": ["layer1", "layer2", "layer3"],  # as MixStyle (EFDM paper)
-            "dsu": ["conv1", "maxpool", "layer1", "layer2", "layer3", "layer4"],  # DSU's 6 places
-            "adversarial_style": ["layer1"],  # AdvBN perturbs the output of stage 1
-        },
-        defaults={"adversarial_style": {"clamp_min": 0.0}},  # post-ReLU features stay >= 0
-        requires=("layer1", "layer2", "layer3", "layer4"),
-    ),
-)
-PRESETS.register(
-    "resnet3",
-    Preset(
-        name="resnet3",
-        description="three-stage ResNets for small images: CIFAR ResNets, stylebias SmallResNet (conv1, layer1-3)",
-        placements={
-            "padain": all_convs,
-            "mixstyle": ["layer1", "layer2"],  # all but the last stage
-            "efdmix": ["layer1", "layer2"],
-            "dsu": ["conv1", "layer1", "layer2", "layer3"],
-            "adversarial_style": ["layer1"],
-        },
-        defaults={"adversarial_style": {"clamp_min": 0.0}},
-        requires=("conv1", "layer1", "layer2", "layer3"),
-    ),
-)
-PRESETS.register(
-    "convs",
-    Preset(
-        name="convs",
-        description="any CNN: after every Conv2d (the pAdaIN recipe, for any layer)",
-        placements={name: all_convs for name in STYLE_LAYERS},
-    ),
-)
-
-
-def list_presets(pattern: str = "*") -> list[str]:
-    """Names of the attachment presets, e.g. ``["convs", "resnet"]``."""
-    return PRESETS.list(pattern)
-
 
 class AttachHandle:
     """What :func:`attach` returns: the layers by location, and ``remove()`` to undo.
@@ -160,6 +84,7 @@ def _spec_name(spec: LayerSpec) -> str | None:
 
 
 def _preset_locations(model: nn.Module, preset_name: str, spec: LayerSpec) -> tuple[list[str], dict[str, Any]]:
+    """The module names and the constructor defaults (the layout among them) of a preset."""
     preset = PRESETS.get(preset_name)
     name = _spec_name(spec)
     if name is None or name not in preset.placements:
@@ -177,7 +102,41 @@ def _preset_locations(model: nn.Module, preset_name: str, spec: LayerSpec) -> tu
         )
     placement = preset.placements[name]
     names = placement(model) if callable(placement) else list(placement)
-    return names, dict(preset.defaults.get(name, {}))
+    defaults = dict(preset.defaults.get(name, {}))
+    if preset.layout != "nchw":
+        defaults["layout"] = preset.layout
+    return names, defaults
+
+
+def _placed_layout(
+    model: nn.Module, layer: LayerSpec, kwargs: dict[str, Any], preset: str | None, preset_layout: str | None
+) -> dict[str, Any]:
+    """``kwargs`` with the model's prefix-token count added for a layer on tokens.
+
+    A layer instance must already have the preset's layout; one without ``prefix_tokens``
+    gets the model's. Raises if a token layer's prefix count cannot be found in the model.
+    """
+    instance = layer if isinstance(layer, StyleLayer) else None
+    if instance is not None and preset_layout is not None and instance.layout != preset_layout:
+        raise InvalidArgumentError(
+            f"preset {preset!r} places layers on layout={preset_layout!r} features, but the given "
+            f"{type(instance).__name__} has layout={instance.layout!r}; build it with layout={preset_layout!r}"
+        )
+    layout = instance.layout if instance is not None else kwargs.get("layout", "nchw")
+    given = instance.prefix_tokens if instance is not None else kwargs.get("prefix_tokens")
+    if layout != "tokens" or given is not None:
+        return kwargs
+    count = model_prefix_tokens(model)
+    if count is None:
+        raise InvalidArgumentError(
+            f"{type(instance).__name__ if instance is not None else layer!r} runs on tokens, but the "
+            "model does not say how many class/distillation tokens lead them (no num_prefix_tokens "
+            "attribute, no class_token); pass prefix_tokens=N (0 if none)"
+        )
+    if instance is not None:
+        instance.prefix_tokens = count
+        return kwargs
+    return {**kwargs, "prefix_tokens": count}
 
 
 def attach(
@@ -205,9 +164,15 @@ def attach(
         after: dotted module names from ``model.named_modules()``, or wildcards such as
             ``"layer*.0.conv1"``. Give this or ``preset``.
         preset: a placement from the paper of the layer for a backbone family, e.g.
-            ``"resnet"`` (see :func:`list_presets`).
+            ``"resnet"``, ``"vit"``, ``"swin"``, ``"convnext"`` (see :func:`list_presets`); it
+            also sets the layers' ``layout`` (tokens for ViT, channels-last for Swin).
         generator: one ``torch.Generator`` shared by all the created layers.
-        **kwargs: layer constructor arguments (``p``, ``alpha``, ``mix``, ...).
+        **kwargs: layer constructor arguments (``p``, ``alpha``, ``mix``, ...; ``layout`` for
+            outputs that are not ``(B, C, H, W)``, with ``after=``). For
+            ``layout="tokens"`` the number of leading class/distillation tokens, left
+            untouched, is read from the model (timm's ``num_prefix_tokens``, torchvision's
+            ``class_token``) unless ``prefix_tokens`` is given; so is that of a given
+            instance without one.
 
     Returns:
         An :class:`AttachHandle`; ``handle.layers`` maps location -> layer, and
@@ -216,7 +181,9 @@ def attach(
     Raises:
         UnknownNameError: a location does not exist (close names are suggested).
         InvalidArgumentError: neither or both of ``after``/``preset``, a preset that does
-            not fit the model, or ``generator`` given with a layer instance.
+            not fit the model, ``generator`` given with a layer instance, an instance whose
+            layout differs from the preset's, or a token layout on a model that does not
+            say how many prefix tokens it has (pass ``prefix_tokens``).
 
     Example:
         >>> import torchvision
@@ -225,11 +192,17 @@ def attach(
         >>> sorted(handle.layers)
         ['layer1', 'layer2']
         >>> handle.remove()
+        >>> import timm  # doctest: +SKIP
+        >>> vit = timm.create_model("vit_tiny_patch16_224", img_size=32)  # doctest: +SKIP
+        >>> attach(vit, "mixstyle", preset="vit").layers["blocks.0"]  # doctest: +SKIP
+        MixStyle(p=0.5, alpha=0.1, eps=1e-06, mix='random', global_batch=False, layout='tokens', prefix_tokens=1)
     """
     if (after is None) == (preset is None):
         raise InvalidArgumentError("attach() needs exactly one of after=[module names] or preset='name'")
+    preset_layout = None
     if preset is not None:
         locations, defaults = _preset_locations(model, preset, layer)
+        preset_layout = defaults.get("layout", "nchw")
         kwargs = {**defaults, **kwargs} if not isinstance(layer, StyleLayer) else kwargs
     else:
         locations = [after] if isinstance(after, str) else list(after)  # type: ignore[list-item]
@@ -241,6 +214,7 @@ def attach(
             f"attach() got a {type(layer).__name__} instance and generator=; give the generator "
             "to the layer's constructor, or pass the layer's name or class"
         )
+    kwargs = _placed_layout(model, layer, kwargs, preset, preset_layout)
     if generator is not None:
         kwargs["generator"] = generator
     modules = dict(model.named_modules())

@@ -19,6 +19,7 @@ from stylebias.layers import (
     create_style_layer,
     list_style_layers,
 )
+from stylebias.layers.base import RUNTIME_ARGUMENTS
 from tests.conftest import styled_batch
 
 ALL = list_style_layers()
@@ -193,7 +194,7 @@ def test_bad_arguments_are_reported():
         MixStyle(alpha=0)
     with pytest.raises(TypeError, match="generator must be a torch.Generator"):
         DSU(generator=0)
-    with pytest.raises(ShapeError, match=r"MixStyle input must have shape \(B, C, H, W\)"):
+    with pytest.raises(ShapeError, match=r"MixStyle input got a 2-D tensor of shape \(4, 8\).*layout is 'nchw', which expects \(B, C, H, W\)"):
         MixStyle().train()(torch.randn(4, 8))
 
 
@@ -221,10 +222,11 @@ def test_repr_shows_hyperparameters():
 
 
 def _non_default_arguments(cls):
-    """A value unlike the default for each named constructor argument (not generator/active)."""
+    """A value unlike the default for each named constructor argument (not generator, active,
+    layout or prefix_tokens: run-time and input-shape settings, shown apart)."""
     values = {}
     for param in inspect.signature(cls).parameters.values():
-        if param.name in ("generator", "active") or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+        if param.name in RUNTIME_ARGUMENTS or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             continue
         default = param.default
         if isinstance(default, bool):

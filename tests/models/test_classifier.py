@@ -177,3 +177,14 @@ def test_real_timm_model_gets_an_n_way_head():
     pytest.importorskip("timm")
     net = build_classifier("timm:resnet10t", 7)
     assert head_width(net) == 7 and net.eval()(torch.rand(1, 3, 32, 32)).shape == (1, 7)  # one image: eval-mode BN
+
+
+def test_timm_models_with_a_fixed_input_size_are_built_for_the_image_size():
+    pytest.importorskip("timm")
+    x = torch.rand(2, 3, 32, 32)
+    vit = build_classifier("timm:vit_tiny_patch16_224", 3, image_size=32)
+    assert vit.patch_embed.img_size == (32, 32) and vit(x).shape == (2, 3)
+    with pytest.raises(AssertionError, match=r"Input height \(32\) doesn't match model \(224\)"):
+        build_classifier("timm:vit_tiny_patch16_224", 3)(x)  # timm's own check, without the size
+    cnn = build_classifier("timm:test_convnext", 3, image_size=32)  # takes any size and no img_size
+    assert cnn(x).shape == (2, 3)

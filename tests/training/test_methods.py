@@ -101,3 +101,12 @@ def test_a_preset_value_applies_unless_hparams_change_it():
     hp = {**default_hparams("adversarial_style"), "clamp_min": -1.0, "steps": 3}
     layer = create_method("adversarial_style", model, hp).handle.layers["layer1"]
     assert (layer.clamp_min, layer.steps) == (-1.0, 3)
+
+
+def test_layer_after_places_in_a_vit_take_its_token_layout():
+    timm = pytest.importorskip("timm")
+    net = timm.create_model("test_vit", pretrained=False, num_classes=3, img_size=32)
+    method = create_method("mixstyle", net, default_hparams("mixstyle"), layer_after=["blocks.0"])
+    layer = method.handle.layers["blocks.0"]
+    assert (layer.layout, layer.prefix_tokens) == ("tokens", 1)
+    net.train()(torch.rand(4, 3, 32, 32))  # a (B, C, H, W) layer would raise on the 3-D tokens

@@ -5,6 +5,7 @@ arguments. The layers in :mod:`stylebias.layers` sample those and call one funct
 """
 
 from .efdm import efdm, match_sorted, sorted_values
+from .layout import LAYOUTS, apply_in_layout, from_maps, to_maps
 from .statistics import adain, instance_stats, restyle
 from .style import adversarial_style, dsu, efdmix, mixstyle, permuted_adain
 
@@ -20,4 +21,8 @@ __all__ = [
     "match_sorted",
     "dsu",
     "adversarial_style",
+    "LAYOUTS",
+    "to_maps",
+    "from_maps",
+    "apply_in_layout",
 ]

@@ -37,7 +37,7 @@ class AdversarialStyle(StyleLayer):
         per_instance: perturb per-sample statistics with per-sample scales.
         clamp_min: clamp the output from below (e.g. 0 after a ReLU), or None.
         generator: optional ``torch.Generator`` for the firing draw.
-        active: see :class:`StyleLayer`.
+        active, layout, prefix_tokens: see :class:`StyleLayer`.
 
     Example:
         >>> import stylebias
@@ -60,8 +60,10 @@ class AdversarialStyle(StyleLayer):
         *,
         generator: torch.Generator | None = None,
         active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
     ) -> None:
-        super().__init__(p, generator=generator, active=active)
+        super().__init__(p, generator=generator, active=active, layout=layout, prefix_tokens=prefix_tokens)
         if not isinstance(steps, int) or steps < 0:
             raise TypeError(f"steps must be a non-negative int, got {steps!r}")
         self.steps = steps
@@ -91,12 +93,12 @@ class AdversarialStyle(StyleLayer):
     def is_applicable(self, x: Tensor) -> bool:
         return self.scales is not None and (self.per_instance is False or self.scales[0].shape[0] == x.shape[0])
 
-    def forward(self, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
+    def forward_maps(self, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
         if params is None and self.searching:  # inside the inner maximisation: always on
             if self.scales is None:
                 self.scales = self._new_scales(x)
             return self.apply_params(x, self.sample_params(x))
-        return super().forward(x, params)
+        return super().forward_maps(x, params)
 
 
 @contextmanager

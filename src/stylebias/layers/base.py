@@ -9,13 +9,15 @@ import torch
 from torch import Tensor, nn
 
 from .. import _random
-from .._checks import check_prob, check_shape
-from ..errors import ShapeError
+from .._checks import check_choice, check_prob
+from ..errors import InvalidArgumentError, ShapeError
+from ..functional.layout import LAYOUTS, check_layout, from_maps, to_maps
 
 __all__ = ["StyleLayer", "layer_hyperparameters", "AttachHook", "style_layers"]
 
-# constructor arguments that control a layer at run time rather than describe it
-RUNTIME_ARGUMENTS = frozenset({"generator", "active"})
+# constructor arguments that control a layer at run time or say what its input looks like,
+# rather than describe the method (no hyperparameters: not tuned, not part of a run's identity)
+RUNTIME_ARGUMENTS = frozenset({"generator", "active", "layout", "prefix_tokens"})
 
 
 class StyleLayer(nn.Module):
@@ -30,8 +32,13 @@ class StyleLayer(nn.Module):
       statistics; the pAdaIN reference skips those too);
     * otherwise fires with probability ``p`` per forward call (one draw per batch, as in the
       references) using ``generator`` (torch's default generator if None);
-    * ``forward(x, params)`` with explicit params skips the draws and always applies them.
+    * ``forward(x, params)`` with explicit params skips the draws and always applies them;
+    * inputs in another ``layout`` than ``(B, C, H, W)`` (tokens ``(B, N, C)``, channels-last
+      ``(B, H, W, C)``) are viewed as maps, the layer runs on them, and the result goes back
+      (:mod:`stylebias.functional.layout`; leading class tokens are left unchanged).
 
+    Subclasses see only ``(B, C, H, W)`` maps: :meth:`sample_params`, :meth:`apply_params`,
+    :meth:`is_applicable` and :meth:`forward_maps` get the map view of the input.
     Style layers own no parameters or buffers, so they add nothing to a ``state_dict``.
 
     Args:
@@ -39,10 +46,27 @@ class StyleLayer(nn.Module):
         generator: optional ``torch.Generator`` for every random draw of this layer.
         active: switch the layer off without changing train/eval mode (see
             :func:`stylebias.disabled`).
+        layout: what the input looks like: ``"nchw"`` ``(B, C, H, W)``, ``"nhwc"``
+            ``(B, H, W, C)`` or ``"tokens"`` ``(B, N, C)`` (statistics over the tokens of
+            each channel).
+        prefix_tokens: for ``layout="tokens"``, the number of leading tokens that are no image
+            positions (1: ViT's class token, 2: DeiT's class and distillation tokens), left out
+            of the statistics and returned unchanged. None: not known yet;
+            :func:`stylebias.attach` reads it from the model, and a forward pass without it
+            raises.
+
+    Raises:
+        InvalidArgumentError: unknown ``layout``, or a negative ``prefix_tokens``.
     """
 
     def __init__(
-        self, p: float = 0.5, *, generator: torch.Generator | None = None, active: bool = True
+        self,
+        p: float = 0.5,
+        *,
+        generator: torch.Generator | None = None,
+        active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
     ) -> None:
         super().__init__()
         self.p = check_prob(p, "p")
@@ -50,9 +74,15 @@ class StyleLayer(nn.Module):
             raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         self.generator = generator
         self.active = bool(active)
+        self.layout = check_choice(layout, LAYOUTS, "layout")
+        if prefix_tokens is not None and (
+            isinstance(prefix_tokens, bool) or not isinstance(prefix_tokens, int) or prefix_tokens < 0
+        ):
+            raise InvalidArgumentError(f"prefix_tokens must be an int >= 0 or None, got {prefix_tokens!r}")
+        self.prefix_tokens = prefix_tokens
 
     def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
-        """Draw this layer's randomness for input ``x`` ``(B, C, H, W)``."""
+        """Draw this layer's randomness for maps ``x`` ``(B, C, H, W)``."""
         raise NotImplementedError
 
     def apply_params(self, x: Tensor, params: dict[str, Any]) -> Tensor:
@@ -64,7 +94,16 @@ class StyleLayer(nn.Module):
         return x.shape[0] > 1 and x.shape[2] * x.shape[3] > 1
 
     def forward(self, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
-        check_shape(x, "B C H W", f"{type(self).__name__} input")
+        """Run the layer on ``x`` in this layer's ``layout``; ``params`` as in :meth:`forward_maps`.
+
+        Returns ``x`` itself (not a copy) whenever the layer does not fire.
+        """
+        maps = to_maps(x, self.layout, self.prefix_tokens, f"{type(self).__name__} input")
+        out = self.forward_maps(maps, params)
+        return x if out is maps else from_maps(out, x, self.layout, self.prefix_tokens)
+
+    def forward_maps(self, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
+        """The layer on ``(B, C, H, W)`` maps: ``x`` itself when it does not fire."""
         if params is not None:
             return self.apply_params(x, params)
         if not (self.training and self.active) or not self.is_applicable(x):
@@ -77,6 +116,10 @@ class StyleLayer(nn.Module):
         """Every hyperparameter (see :func:`layer_hyperparameters`), stored under its own name."""
         names = [n for n in layer_hyperparameters(type(self)) if hasattr(self, n)]
         text = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+        if self.layout != "nchw":
+            text += f", layout={self.layout!r}"
+        if self.layout == "tokens":
+            text += f", prefix_tokens={self.prefix_tokens!r}"
         return text + ("" if self.active else ", active=False")
 
 
@@ -105,13 +148,13 @@ class AttachHook:
         self.host_name = host_name
 
     def __call__(self, module: nn.Module, args: Any, output: Any) -> Any:
-        if not isinstance(output, Tensor) or output.dim() != 4:
-            got = f"shape {tuple(output.shape)}" if isinstance(output, Tensor) else type(output).__name__
+        where = f"{type(self.layer).__name__} attached after {self.host_name!r}"
+        if not isinstance(output, Tensor):
             raise ShapeError(
-                f"{type(self.layer).__name__} attached after {self.host_name!r} needs a "
-                f"(B, C, H, W) feature map, but that module returned {got}; attach it after a "
-                "convolutional stage instead"
+                f"{where} needs a feature tensor, but that module returned a "
+                f"{type(output).__name__}; attach it after a module that returns one tensor"
             )
+        check_layout(output, self.layer.layout, where, self.layer.prefix_tokens)
         self.layer.training = module.training
         return self.layer(output)
 

@@ -25,7 +25,7 @@ class DSU(StyleLayer):
         eps: added to every variance (> 0).
         factor: scale of the noise (1.0 in the paper).
         generator: optional ``torch.Generator`` for the draws.
-        active: see :class:`StyleLayer`.
+        active, layout, prefix_tokens: see :class:`StyleLayer`.
 
     Example:
         >>> layer = DSU(p=1.0).train()
@@ -41,8 +41,10 @@ class DSU(StyleLayer):
         *,
         generator: torch.Generator | None = None,
         active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
     ) -> None:
-        super().__init__(p, generator=generator, active=active)
+        super().__init__(p, generator=generator, active=active, layout=layout, prefix_tokens=prefix_tokens)
         self.eps = check_positive(eps, "eps")
         self.factor = check_positive(factor, "factor", allow_zero=True)
 

@@ -27,7 +27,7 @@ class EFDMix(MixingLayer):
         global_batch: under DDP, mix with partners from the whole global batch (all ranks),
             not only this process's share (``mix='random'``; see ``layers/global_batch.py``).
         generator: optional ``torch.Generator`` for the draws.
-        active: see :class:`StyleLayer`.
+        active, layout, prefix_tokens: see :class:`StyleLayer`.
 
     Raises:
         InvalidArgumentError: ``eps`` was passed (EFDM has no variance to stabilise).
@@ -53,6 +53,8 @@ class EFDMix(MixingLayer):
         *,
         generator: torch.Generator | None = None,
         active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
         **unexpected: Any,
     ) -> None:
         if "eps" in unexpected:  # the other layers take eps; say why this one does not
@@ -61,7 +63,9 @@ class EFDMix(MixingLayer):
             )
         if unexpected:
             raise TypeError(f"EFDMix got unexpected argument(s) {', '.join(sorted(unexpected))}")
-        super().__init__(p, alpha, mix, global_batch, generator=generator, active=active)
+        super().__init__(
+            p, alpha, mix, global_batch, generator=generator, active=active, layout=layout, prefix_tokens=prefix_tokens
+        )
 
     def apply_params(self, x: Tensor, params: dict[str, Any]) -> Tensor:
         return efdmix(x, params["perm"], params["lam"])

@@ -69,7 +69,7 @@ class MixingLayer(StyleLayer):
         mix: ``"random"`` (shuffle the batch) or ``"crossdomain"`` (mix only between domains).
         global_batch: under DDP, draw partners from the whole global batch (``mix='random'``).
         generator: optional ``torch.Generator`` for the draws.
-        active: see :class:`StyleLayer`.
+        active, layout, prefix_tokens: see :class:`StyleLayer`.
 
     Raises:
         InvalidArgumentError: ``alpha <= 0``, an unknown ``mix``, or ``global_batch`` with
@@ -87,8 +87,10 @@ class MixingLayer(StyleLayer):
         *,
         generator: torch.Generator | None = None,
         active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
     ) -> None:
-        super().__init__(p, generator=generator, active=active)
+        super().__init__(p, generator=generator, active=active, layout=layout, prefix_tokens=prefix_tokens)
         self.alpha = check_positive(alpha, "alpha")
         self.mix = check_choice(mix, MIX_MODES, "mix")
         if global_batch and mix != "random":
@@ -99,7 +101,7 @@ class MixingLayer(StyleLayer):
     def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         return sample_mixing(x, self.mix, self.alpha, generator, self.domains)
 
-    def forward(self, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
+    def forward_maps(self, x: Tensor, params: dict[str, Any] | None = None) -> Tensor:
         if params is None and self.global_batch and self.training and self.active and world_size() > 1:
             return global_mixing(self, x, self.gathers)
-        return super().forward(x, params)
+        return super().forward_maps(x, params)

@@ -20,7 +20,9 @@ class MixStyle(MixingLayer):
     Where to insert: after the first two or three residual stages of a ResNet, never after
     the last (``stylebias.attach(model, "mixstyle", preset="resnet")`` uses stages 1-3). As in
     the MixStyle README, one instance may run at several places
-    (``stylebias.attach(model, layer, after=["layer1", "layer2"])``).
+    (``stylebias.attach(model, layer, after=["layer1", "layer2"])``). On ViT/DeiT tokens,
+    ``preset="vit"`` follows the first 70% of the blocks, as TFS-ViT (arXiv:2303.15698);
+    ``"swin"`` and ``"convnext"`` follow stages 1-3 (see :mod:`stylebias.presets`).
 
     Args:
         p: probability of mixing at each training forward pass.
@@ -32,7 +34,7 @@ class MixStyle(MixingLayer):
         global_batch: under DDP, mix with partners from the whole global batch (all ranks),
             not only this process's share (``mix='random'``; see ``layers/global_batch.py``).
         generator: optional ``torch.Generator`` for the draws.
-        active: see :class:`StyleLayer`.
+        active, layout, prefix_tokens: see :class:`StyleLayer`.
 
     Reference:
         Zhou et al., "Domain Generalization with MixStyle", ICLR 2021, arXiv:2104.02008.
@@ -55,8 +57,12 @@ class MixStyle(MixingLayer):
         *,
         generator: torch.Generator | None = None,
         active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
     ) -> None:
-        super().__init__(p, alpha, mix, global_batch, generator=generator, active=active)
+        super().__init__(
+            p, alpha, mix, global_batch, generator=generator, active=active, layout=layout, prefix_tokens=prefix_tokens
+        )
         self.eps = check_positive(eps, "eps")
 
     def apply_params(self, x: Tensor, params: dict[str, Any]) -> Tensor:

@@ -25,7 +25,7 @@ class PermutedAdaIN(StyleLayer):
         p: probability of swapping at each training forward pass (paper: 0.01).
         eps: added to the variance (and once more to the content std, as in the reference); > 0.
         generator: optional ``torch.Generator`` for the draws.
-        active: see :class:`StyleLayer`.
+        active, layout, prefix_tokens: see :class:`StyleLayer`.
 
     Example:
         >>> layer = PermutedAdaIN(p=1.0).train()
@@ -40,8 +40,10 @@ class PermutedAdaIN(StyleLayer):
         *,
         generator: torch.Generator | None = None,
         active: bool = True,
+        layout: str = "nchw",
+        prefix_tokens: int | None = None,
     ) -> None:
-        super().__init__(p, generator=generator, active=active)
+        super().__init__(p, generator=generator, active=active, layout=layout, prefix_tokens=prefix_tokens)
         self.eps = check_positive(eps, "eps")
 
     def sample_params(self, x: Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def _call_with_classes(factory: Callable[..., Any], num_classes: int, args: tupl
 
 
 def build_classifier(spec: str | ModelSpec, num_classes: int, *, pretrained: bool = False,
-                     **options: Any) -> nn.Module:
+                     image_size: int | None = None, **options: Any) -> nn.Module:
     """A network with ``num_classes`` outputs from any model spec, taking RGB in [0, 1].
 
     torchvision without weights and timm build the head at that width themselves (the same
@@ -128,6 +128,8 @@ def build_classifier(spec: str | ModelSpec, num_classes: int, *, pretrained: boo
             ``timm:NAME``, ``file.py:callable``, ``package.module:callable``, a registered name).
         num_classes: outputs of the head.
         pretrained: load pretrained weights (torchvision, timm, registered models).
+        image_size: side of the square input images, if known: timm models with a fixed
+            input size (ViT, DeiT, Swin) are built for it (``img_size``); others ignore it.
         options: keyword arguments for a registered factory or a user callable
             (see :func:`builder_options`); ones it does not take are refused.
 
@@ -140,10 +142,11 @@ def build_classifier(spec: str | ModelSpec, num_classes: int, *, pretrained: boo
     if parsed.kind in ("torchvision", "timm"):
         if options:
             raise InvalidArgumentError(f"model {parsed.text!r} takes no option(s) {', '.join(sorted(options))}")
-        load = _load_torchvision if parsed.kind == "torchvision" else _load_timm
         # torchvision's builders refuse num_classes together with weights: resize afterwards
-        sized = parsed.kind == "timm" or not pretrained
-        model, preprocess = load(parsed, pretrained, num_classes if sized else None)
+        if parsed.kind == "timm":
+            model, preprocess = _load_timm(parsed, pretrained, num_classes, image_size)
+        else:
+            model, preprocess = _load_torchvision(parsed, pretrained, None if pretrained else num_classes)
     elif parsed.kind == "registered":
         entry = MODELS.get(parsed.target)
         model = _call_with_classes(entry.factory, num_classes, (pretrained,), options, f"model {parsed.text!r}")

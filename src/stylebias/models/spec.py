@@ -285,8 +285,27 @@ def _check_timm_loads_safely(version: str) -> None:
         )
 
 
-def _load_timm(spec: ModelSpec, pretrained: bool, num_classes: int | None = None) -> tuple[nn.Module, Preprocess]:
-    """The network and its preprocessing; ``num_classes`` sizes the head (timm's own rule)."""
+def _timm_size_args(name: str, image_size: int | None) -> dict[str, Any]:
+    """``img_size`` for a timm model with a fixed input size (ViT, DeiT, Swin) when the images
+    have another side; CNNs (``fixed_input_size`` False) take any size and no such argument."""
+    import timm
+
+    if image_size is None:
+        return {}
+    try:
+        cfg = timm.models.get_pretrained_cfg(name)
+    except (RuntimeError, AttributeError):
+        return {}
+    if cfg is None or not getattr(cfg, "fixed_input_size", False) or tuple(cfg.input_size)[-1] == image_size:
+        return {}
+    return {"img_size": image_size}
+
+
+def _load_timm(
+    spec: ModelSpec, pretrained: bool, num_classes: int | None = None, image_size: int | None = None
+) -> tuple[nn.Module, Preprocess]:
+    """The network and its preprocessing; ``num_classes`` sizes the head (timm's own rule);
+    ``image_size`` builds a fixed-input-size model (ViT, Swin) for square images of that side."""
     try:
         import timm
     except ImportError:
@@ -298,6 +317,7 @@ def _load_timm(spec: ModelSpec, pretrained: bool, num_classes: int | None = None
         _check_timm_loads_safely(getattr(timm, "__version__", "0"))
     try:
         extra = {} if num_classes is None else {"num_classes": num_classes}
+        extra.update(_timm_size_args(spec.target, image_size))
         model = timm.create_model(spec.target, pretrained=pretrained, **extra)
     except RuntimeError as err:
         if "unknown model" in str(err).lower():

@@ -145,7 +145,7 @@ def _set_up(cfg: TrainConfig, data: DataBundle, hparams: dict[str, Any], device:
     torchrun), its optimiser and schedule, and the run's generators, at step 0."""
     torch.manual_seed(seed_for(cfg.seed, "init"))
     width = {"width": int(hparams["model_width"])} if "width" in builder_options(cfg.model) else {}
-    network = build_classifier(cfg.model, data.num_classes, pretrained=cfg.pretrained, **width)
+    network = build_classifier(cfg.model, data.num_classes, pretrained=cfg.pretrained, image_size=cfg.image_size, **width)
     layer_gen = torch.Generator().manual_seed(seed_for(cfg.seed, "layers", rank))
     method = create_method(
         cfg.method, network, hparams, layer=cfg.layer, layer_after=cfg.layer_after, layer_preset=cfg.layer_preset,

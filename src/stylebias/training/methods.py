@@ -19,25 +19,29 @@ from torch import Tensor, nn
 from torch.nn.functional import cross_entropy
 
 from .._registry import Registry
-from ..attach import PRESETS, AttachHandle, attach
+from ..attach import AttachHandle, attach
 from ..errors import InvalidArgumentError
 from ..layers import STYLE_LAYERS, layer_hyperparameters, perturb_style
+from ..presets import AUTO_ORDER, PRESETS, fitting_preset
 
 __all__ = ["Method", "ERM", "AdversarialStyleMethod", "METHODS", "create_method", "pick_preset"]
 
 
 def pick_preset(model: nn.Module, layer: str) -> str:
-    """The attachment preset that fits ``model``'s module names, for ``preset="auto"``."""
-    names = dict(model.named_modules())
-    for candidate in ("resnet", "resnet3"):
-        preset = PRESETS.get(candidate)
-        if all(n in names for n in preset.requires) and layer in preset.placements:
-            return candidate
+    """The attachment preset that fits ``model``'s module names, for ``preset="auto"``.
+
+    Tries the presets of :data:`stylebias.presets.AUTO_ORDER` (ResNets, ViT/DeiT, Swin and
+    ConvNeXt from timm and torchvision); pAdaIN falls back to ``"convs"``.
+    """
+    found = fitting_preset(model, layer)
+    if found is not None:
+        return found
     if layer == "padain":
         return "convs"
     raise InvalidArgumentError(
-        f"no attachment preset fits this model for {layer!r} (it has no ResNet stages "
-        "conv1/layer1..); name the modules with layer_after=[...]"
+        f"no attachment preset fits this model for {layer!r} (it has none of the module names of "
+        f"the presets {', '.join(AUTO_ORDER)}); name the modules with layer_after=[...] "
+        "(--layer-after)"
     )
 
 
@@ -165,6 +169,8 @@ def _attach_layer(
     A layer added on top of another method reads its values as ``"<layer>.<name>"`` (see
     ``TrainConfig.layer``); hparams holding any such key are read that way alone, so the
     method's own ``alpha`` or ``p`` never configures the layer.
+    At ``layer_after`` places the layers take the layout of the preset that fits the model
+    (tokens in a ViT, channels-last in a Swin), as its blocks and stages all share it.
     """
     params = layer_hyperparameters(STYLE_LAYERS.get(layer))
     prefix = f"{layer}."
@@ -172,6 +178,10 @@ def _attach_layer(
         hparams = {k[len(prefix):]: v for k, v in hparams.items() if k.startswith(prefix)}
     kwargs = {k: v for k, v in hparams.items() if k in params and v != params[k].default}
     if layer_after:
+        fitting = fitting_preset(model)
+        layout = PRESETS.get(fitting).layout if fitting is not None else "nchw"
+        if layout != "nchw":
+            kwargs["layout"] = layout
         return attach(model, layer, after=layer_after, generator=generator, **kwargs)
     preset = pick_preset(model, layer) if layer_preset == "auto" else layer_preset
     return attach(model, layer, preset=preset, generator=generator, **kwargs)
