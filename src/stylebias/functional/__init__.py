@@ -4,6 +4,7 @@ Nothing here keeps state or draws random numbers: permutations, mixing weights a
 arguments. The layers in :mod:`stylebias.layers` sample those and call one function each.
 """
 
+from .contrastive import info_nce, nt_xent
 from .efdm import efdm, match_sorted, sorted_values
 from .statistics import adain, instance_stats, restyle
 from .style import adversarial_style, dsu, efdmix, mixstyle, permuted_adain
@@ -20,4 +21,6 @@ __all__ = [
     "match_sorted",
     "dsu",
     "adversarial_style",
+    "info_nce",
+    "nt_xent",
 ]
