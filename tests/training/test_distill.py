@@ -16,6 +16,7 @@ from stylebias.training.distortions import distort
 from stylebias.training.hparams import default_hparams
 from tests.conftest import run_ranks
 from tests.functional.test_contrastive import reference_simclr
+from tests.models.test_clip_and_embedding import tiny_clip_arch  # noqa: F401  (fixture)
 from tests.training.conftest import tiny_bundle
 from tests.training.test_loop import cfg_for, weights
 
@@ -235,6 +236,17 @@ def test_students_embeddings_of_distorted_images_move_to_the_teachers_clean_ones
     cos_after = F.cosine_similarity(after, clean_t).mean().item()
     assert cos_after > cos_before + 0.05, (cos_before, cos_after)  # 0.71 -> 0.85 when written
     assert distillation_loss(after, clean_t) < distillation_loss(before, clean_t)
+
+
+def test_an_open_clip_encoder_is_a_teacher_through_its_spec(tmp_path, tiny_clip_arch):  # noqa: F811
+    cfg = cfg_for(tmp_path, method="robust_distill", model=f"open_clip:{tiny_clip_arch}", steps=2,
+                  checkpoint_every=2, corruption_severities=[])
+    result = train(cfg, data=tiny_bundle(n=32, size=32))
+    student = result.model
+    assert type(student).__name__ == "ImageEncoderClassifier"
+    x = torch.rand(2, 3, 32, 32)
+    assert penultimate_features(student.eval(), x)[0].shape == (2, 16)  # the CLIP image embedding
+    assert result.final["step"] == 2 and "cosine" in result.final
 
 
 def test_create_method_builds_it_by_name():

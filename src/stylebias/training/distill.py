@@ -78,8 +78,10 @@ def load_teacher_weights(model: nn.Module, path: str) -> None:
 
 
 class RobustDistill(Method):
-    """Robust distillation: the student sees a distorted batch, the frozen teacher the clean
-    one, and the student's embeddings are pulled to the teacher's.
+    """Robust distillation (Ravula et al.): a student matches a frozen teacher's embeddings from distorted images.
+
+    The student sees a distorted batch, the frozen teacher the clean one, and the student's
+    embeddings are pulled to the teacher's.
 
     Every step draws one distortion of ``hparams["corruptions"]`` for the whole batch
     (``mask``, ``noise``, ``blur`` or any stylebias corruption,
