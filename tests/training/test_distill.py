@@ -11,7 +11,7 @@ from stylebias.layers import style_layers
 from stylebias.models import build_classifier, penultimate_features
 from stylebias.training import METHODS, create_method, load_config, train
 from stylebias.training.datasets import build_data
-from stylebias.training.distill import RobustDistill, distillation_loss
+from stylebias.training.distill import RobustDistill, distillation_loss, fit_linear_probe
 from stylebias.training.distortions import distort
 from stylebias.training.hparams import default_hparams
 from tests.conftest import run_ranks
@@ -95,6 +95,11 @@ def test_predict_is_the_teacher_head_on_the_students_features():
     logits = method.predict(x)
     torch.testing.assert_close(logits, method.teacher_head(method.embed(x)))
     assert not torch.allclose(logits, method.teacher(x))  # the student's features differ by now
+    # the other evaluation: a linear probe on the student's embeddings
+    x, y = batch(10, n=12)
+    probe = fit_linear_probe(method.embed(x), y, num_classes=3)
+    assert probe(method.embed(x)).shape == (12, 3)
+    assert method.embed_teacher(x).shape == method.embed(x).shape
 
 
 def test_all_randomness_comes_from_the_generator():

@@ -54,7 +54,7 @@ def info_nce(
     check_shape(embeddings, "N D", "embeddings")
     n = embeddings.shape[0]
     if positive.shape != (n,):
-        raise ShapeError(f"positive must have shape ({n},) (one index per row of embeddings), got {tuple(positive.shape)}")
+        raise ShapeError(f"positive must have shape ({n},) (one index per row), got {tuple(positive.shape)}")
     if exclude is not None and exclude.shape != (n, n):
         raise ShapeError(f"exclude must have shape ({n}, {n}), got {tuple(exclude.shape)}")
     if not tau > 0:

@@ -31,7 +31,7 @@ from ..hub.weights import load_torch_file
 from ..models import classifier_head, penultimate_features
 from ..runtime import unwrap
 from .distortions import canonical_distortions, distort
-from .linear_probe import fit_linear_probe
+from .linear_probe import fit_linear_probe  # noqa: F401  (re-exported: the probe evaluation)
 from .methods import METHODS, Method
 
 __all__ = ["RobustDistill", "load_teacher_weights", "distillation_loss", "fit_linear_probe"]

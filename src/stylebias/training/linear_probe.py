@@ -68,7 +68,8 @@ def fit_linear_probe(
     if not l2 >= 0 or max_iter < 1:
         raise InvalidArgumentError(f"l2 must be >= 0 and max_iter >= 1, got l2={l2}, max_iter={max_iter}")
     with torch.inference_mode(False), torch.enable_grad():  # callers may be in inference mode
-        probe = _fit(features.detach().float().clone(), labels.to(features.device, torch.int64).clone(), k, l2, max_iter)
+        x, y = features.detach().float().clone(), labels.to(features.device, torch.int64).clone()
+        probe = _fit(x, y, k, l2, max_iter)
     return probe.requires_grad_(False).eval()
 
 
