@@ -130,13 +130,20 @@ def test_a_style_layer_attaches_to_the_student_only():
 
 @pytest.mark.parametrize("override, error, message", [
     ({"distill_loss": "kl"}, InvalidArgumentError, "distill_loss must be one of"),
-    ({"temperature": 0.0}, InvalidArgumentError, "temperature must be > 0"),
+    ({"temperature": 0.0}, InvalidArgumentError, "temperature must be a number > 0"),
+    ({"temperature": "warm"}, InvalidArgumentError, "temperature must be a number > 0"),
     ({"severity": 6}, InvalidArgumentError, "severity must be an integer from 1 to 5"),
     ({"corruptions": ["mask", "snoww"]}, UnknownNameError, "did you mean 'snow'"),
 ])
 def test_bad_hyperparameters_are_refused(override, error, message):
     with pytest.raises(error, match=f"(?i){message}"):
         method_for(network(), **override)
+
+
+def test_a_network_without_a_classifier_head_is_refused():
+    headless = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    with pytest.raises(InvalidArgumentError, match="no classifier head"):
+        method_for(headless)
 
 
 def test_teacher_checkpoint_files(tmp_path):

@@ -120,23 +120,24 @@ class RobustDistill(Method):
         amp_dtype: torch.dtype | None = None,
     ) -> None:
         kind = check_choice(hparams["distill_loss"], ("nt_xent", "mse"), "distill_loss")
-        tau = float(hparams["temperature"])
-        if not tau > 0:
-            raise InvalidArgumentError(f"temperature must be > 0, got {hparams['temperature']!r}")
+        tau = hparams["temperature"]
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
+            raise InvalidArgumentError(f"temperature must be a number > 0, got {tau!r}")
         severity = hparams["severity"]
         if isinstance(severity, bool) or not isinstance(severity, int) or not 1 <= severity <= 5:
             raise InvalidArgumentError(f"severity must be an integer from 1 to 5, got {severity!r}")
         corruptions = canonical_distortions(hparams["corruptions"])
+        student_head = classifier_head(model)  # a model without one fails before any file is read
         if hparams.get("teacher_checkpoint"):
             load_teacher_weights(model, hparams["teacher_checkpoint"])
         teacher = copy.deepcopy(model).requires_grad_(False).eval()  # before a style layer attaches
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
         super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
                          generator=generator, amp_dtype=amp_dtype)
-        self.kind, self.tau, self.severity, self.corruptions = kind, tau, severity, corruptions
+        self.kind, self.tau, self.severity, self.corruptions = kind, float(tau), severity, corruptions
         self.teacher = teacher
         self.teacher_head = classifier_head(teacher)
-        self.student_head = classifier_head(model).requires_grad_(False)  # stays the teacher's head
+        self.student_head = student_head.requires_grad_(False)  # stays the teacher's head
 
     def train(self, mode: bool = True) -> RobustDistill:
         """Set the student's mode; the teacher stays in eval mode (its BN statistics frozen)."""
