@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from stylebias.errors import InvalidArgumentError
+from stylebias.errors import InvalidArgumentError, UnknownNameError
+from stylebias.models import Preprocess
 from stylebias.models.zero_shot import ZeroShotClassifier, load_open_clip, prompt_templates, text_weights
 from stylebias.shapebias.categories import CATEGORIES
 
@@ -75,7 +76,8 @@ def test_load_open_clip_is_a_16_way_classifier_with_a_checked_cache(tiny_arch, t
     assert (pre.resize, pre.crop) == (32, 32) and pre.mean == tuple(open_clip.OPENAI_DATASET_MEAN)
     assert clf(torch.rand(2, 3, 32, 32)).shape == (2, 16)
     # the cache: written for pretrained weights only, reused when its key matches, else recomputed
-    monkeypatch.setattr("stylebias.models.zero_shot._create", lambda arch, pre: open_clip.create_model(arch).eval())
+    monkeypatch.setattr("stylebias.models.clip.open_clip_model",
+                        lambda arch, pre: (open_clip.create_model(arch).eval(), Preprocess()))
     calls = []
     real = text_weights
 
@@ -101,7 +103,7 @@ def test_prompt_sets_and_errors(tiny_arch, monkeypatch):
     assert prompt_templates("single") == ("a photo of a {}.",)
     with pytest.raises(InvalidArgumentError, match="exactly one"):
         prompt_templates(["no placeholder"])
-    with pytest.raises(InvalidArgumentError, match="did you mean"):
+    with pytest.raises(UnknownNameError, match="(?i)did you mean"):
         load_open_clip("tiny-clip-tset", None)
     monkeypatch.setitem(sys.modules, "open_clip", None)
     with pytest.raises(InvalidArgumentError, match=r"stylebias\[clip\]"):

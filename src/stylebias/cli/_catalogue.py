@@ -29,6 +29,8 @@ TRAIN_MODEL_SPECS = "small_resnet, cifar_resnet18 (or 34, 50), torchvision:NAME 
 MODEL_SPEC_FORMS: tuple[tuple[str, str], ...] = (
     ("torchvision:NAME[.WEIGHTS]", "a torchvision classifier, e.g. torchvision:resnet50.IMAGENET1K_V1"),
     ("timm:NAME", "a timm model (pip install timm)"),
+    ("open_clip:ARCH/PRETRAINED", "an open_clip image encoder (embeddings; train adds a linear head), "
+                                  "e.g. open_clip:ViT-B-32/openai (pip install 'stylebias[clip]')"),
     ("path/file.py:callable", "a function in a Python file returning an nn.Module"),
     ("package.module:callable", "a function in an importable module"),
     ("small_resnet", "train only: the built-in small ResNet"),
@@ -55,15 +57,17 @@ def model_rows(pattern: str = "*") -> list[dict[str, Any]]:
 
 
 def method_rows(pattern: str = "*") -> list[dict[str, Any]]:
-    """Training methods: ERM and one per style layer."""
+    """Training methods: ERM, one per style layer, and the methods of their own."""
+    from ..layers import STYLE_LAYERS
     from ..training.methods import METHODS
 
     def summary(name: str) -> str:
         if name == "erm":
             return "empirical risk minimisation (no style layer)"
-        from ..layers import STYLE_LAYERS
-
-        return f"ERM with the {name} style layer: " + (STYLE_LAYERS.get(name).__doc__ or "").strip().splitlines()[0]
+        if name in STYLE_LAYERS:
+            return f"ERM with the {name} style layer: " + (STYLE_LAYERS.get(name).__doc__ or "").strip().splitlines()[0]
+        entry = METHODS.get(name)
+        return (getattr(entry, "func", entry).__doc__ or "").strip().splitlines()[0]
 
     return [{"name": n, "summary": summary(n)} for n in METHODS.list(pattern)]
 

@@ -4,6 +4,7 @@ Nothing here keeps state or draws random numbers: permutations, mixing weights a
 arguments. The layers in :mod:`stylebias.layers` sample those and call one function each.
 """
 
+from .contrastive import info_nce, nt_xent
 from .efdm import efdm, match_sorted, sorted_values
 from .layout import LAYOUTS, apply_in_layout, from_maps, to_maps
 from .statistics import adain, instance_stats, restyle
@@ -25,4 +26,6 @@ __all__ = [
     "to_maps",
     "from_maps",
     "apply_in_layout",
+    "info_nce",
+    "nt_xent",
 ]

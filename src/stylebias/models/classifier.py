@@ -118,16 +118,18 @@ def build_classifier(spec: str | ModelSpec, num_classes: int, *, pretrained: boo
     """A network with ``num_classes`` outputs from any model spec, taking RGB in [0, 1].
 
     torchvision without weights and timm build the head at that width themselves (the same
-    initialisation as asking them directly); a registered model or a user callable gets
+    initialisation as asking them directly); an ``open_clip:`` image encoder gets a new
+    linear head on its embedding (:class:`~stylebias.models.clip.ImageEncoderClassifier`); a registered model or a user callable gets
     ``num_classes=`` when its signature has that argument. Any other head is resized by
     :func:`resize_head`. Pretrained weights whose mean/std are not (0, 1) get an
     input-normalising forward pre-hook.
 
     Args:
         spec: as :func:`~stylebias.models.load_model` (``torchvision:NAME[.WEIGHTS]``,
-            ``timm:NAME``, ``file.py:callable``, ``package.module:callable``, a registered name).
+            ``timm:NAME``, ``open_clip:ARCH[/PRETRAINED]``, ``file.py:callable``,
+            ``package.module:callable``, a registered name).
         num_classes: outputs of the head.
-        pretrained: load pretrained weights (torchvision, timm, registered models).
+        pretrained: load pretrained weights (torchvision, timm, open_clip, registered models).
         image_size: side of the square input images, if known: timm models with a fixed
             input size (ViT, DeiT, Swin) are built for it (``img_size``); others ignore it.
         options: keyword arguments for a registered factory or a user callable
@@ -139,14 +141,18 @@ def build_classifier(spec: str | ModelSpec, num_classes: int, *, pretrained: boo
             be resized.
     """
     parsed = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
+    if parsed.kind in ("torchvision", "timm", "open_clip") and options:
+        raise InvalidArgumentError(f"model {parsed.text!r} takes no option(s) {', '.join(sorted(options))}")
     if parsed.kind in ("torchvision", "timm"):
-        if options:
-            raise InvalidArgumentError(f"model {parsed.text!r} takes no option(s) {', '.join(sorted(options))}")
         # torchvision's builders refuse num_classes together with weights: resize afterwards
         if parsed.kind == "timm":
             model, preprocess = _load_timm(parsed, pretrained, num_classes, image_size)
         else:
             model, preprocess = _load_torchvision(parsed, pretrained, None if pretrained else num_classes)
+    elif parsed.kind == "open_clip":  # the image encoder with a linear head
+        from .clip import load_open_clip_encoder
+
+        model, preprocess = load_open_clip_encoder(parsed.target, parsed.attr, pretrained, num_classes)
     elif parsed.kind == "registered":
         entry = MODELS.get(parsed.target)
         model = _call_with_classes(entry.factory, num_classes, (pretrained,), options, f"model {parsed.text!r}")

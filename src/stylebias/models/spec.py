@@ -2,6 +2,9 @@
 
 Spec forms (the part after the LAST colon is the name, so Windows drive letters work):
 
+* ``open_clip:ARCH/PRETRAINED`` (or ``open_clip:ARCH``, random weights only) -- an open_clip
+  image encoder (:mod:`stylebias.models.clip`; open_clip is optional): ``load_model`` gives
+  the encoder (image embeddings out), ``build_classifier`` the encoder with a linear head.
 * ``torchvision:NAME`` or ``torchvision:NAME.WEIGHTS`` -- ``torchvision.models.get_model``;
   pretrained weights are ``DEFAULT`` unless a weights enum member such as ``IMAGENET1K_V1`` is
   given; resize/crop/mean/std come from the weights' transforms.
@@ -47,9 +50,9 @@ __all__ = [
     "register_model",
 ]
 
-PREFIXES = ("torchvision", "timm")
+PREFIXES = ("torchvision", "timm", "open_clip")
 _FORMS = (
-    "torchvision:NAME (e.g. torchvision:resnet50), timm:NAME, path/to/file.py:callable, "
+    "torchvision:NAME (e.g. torchvision:resnet50), timm:NAME, open_clip:ARCH/PRETRAINED, path/to/file.py:callable, "
     "package.module:callable, or a registered name (`stylebias list models`)"
 )
 
@@ -59,10 +62,12 @@ class ModelSpec:
     """A parsed model spec.
 
     Attributes:
-        kind: ``"torchvision"``, ``"timm"``, ``"file"``, ``"module"`` or ``"registered"``.
-        target: model name, file path or module path.
+        kind: ``"torchvision"``, ``"timm"``, ``"open_clip"``, ``"file"``, ``"module"`` or
+            ``"registered"``.
+        target: model name (open_clip: the architecture), file path or module path.
         attr: the callable's name for ``"file"``/``"module"``, the weights name for
-            ``torchvision`` (``None``: ``DEFAULT``), else ``None``.
+            ``torchvision`` (``None``: ``DEFAULT``), the pretrained tag for ``open_clip``
+            (``None``: none named), else ``None``.
         text: the spec as written.
     """
 
@@ -163,6 +168,10 @@ def parse_spec(spec: str) -> ModelSpec:
         if left == "torchvision" and "." in name:
             arch, weights = name.split(".", 1)
             return ModelSpec(left, arch, weights, text)
+        if left == "open_clip":
+            from .clip import parse_open_clip_name
+
+            return ModelSpec(left, *parse_open_clip_name(name), text)
         return ModelSpec(left, name, None, text)
     if left.endswith(".py") or os.sep in left or "/" in left:
         if not name.isidentifier():
@@ -438,6 +447,10 @@ def load_model(
         model, base = _load_torchvision(parsed, pretrained)
     elif parsed.kind == "timm":
         model, base = _load_timm(parsed, pretrained)
+    elif parsed.kind == "open_clip":  # a zero-shot classifier of the 16 benchmark categories
+        from .clip import open_clip_zero_shot
+
+        model, base = open_clip_zero_shot(parsed.target, parsed.attr, pretrained)
     else:
         if parsed.kind == "registered":
             entry = MODELS.get(parsed.target)

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..errors import InvalidArgumentError, MissingFileError
+from ..errors import InvalidArgumentError
 from .preprocess import Preprocess
 
 __all__ = ["ZeroShotClassifier", "require_open_clip", "prompt_templates", "text_weights", "load_open_clip"]
@@ -168,34 +168,6 @@ def _weights_for(model: nn.Module, tokenizer: Any, key: dict[str, Any], cache_di
     return weights
 
 
-def _preprocess(model: nn.Module) -> Preprocess:
-    open_clip = require_open_clip()
-    cfg = open_clip.get_model_preprocess_cfg(model)
-    size = cfg.get("size", 224)
-    side = int(size if isinstance(size, int) else size[0])
-    return Preprocess(resize=side, crop=side, mean=tuple(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)),
-                      std=tuple(cfg.get("std", open_clip.OPENAI_DATASET_STD)),
-                      interpolation=cfg.get("interpolation", "bicubic"))
-
-
-def _create(arch: str, pretrained: str | None) -> nn.Module:
-    open_clip = require_open_clip()
-    if arch not in open_clip.list_models():
-        from .._registry import close_matches
-
-        close = close_matches(arch, open_clip.list_models())
-        raise InvalidArgumentError(f"open_clip has no model {arch!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
-                                   + "; see open_clip.list_models()")
-    try:
-        return open_clip.create_model(arch, pretrained=pretrained or None)
-    except (OSError, RuntimeError, ValueError) as err:
-        raise MissingFileError(
-            f"could not get the weights of open_clip:{arch}/{pretrained} ({err}); open_clip downloads them to its "
-            "cache (~/.cache/huggingface or ~/.cache/clip); offline, put the files there or pass a local "
-            "checkpoint path as PRETRAINED"
-        ) from None
-
-
 def load_open_clip(
     arch: str,
     pretrained: str | None,
@@ -209,18 +181,23 @@ def load_open_clip(
 
     Args:
         arch, pretrained: open_clip's model name and weight tag (``"ViT-B-32"``,
-            ``"laion2b_s34b_b79k"``); ``pretrained=None`` builds random weights.
+            ``"laion2b_s34b_b79k"``); ``pretrained=None`` builds random weights. Created by
+            :func:`stylebias.models.clip.open_clip_model` (unknown names and offline
+            weights raise there, naming the fix).
         classnames: the class names, in output order (default: the 16 benchmark categories).
         templates: see :func:`prompt_templates`.
         cache_dir: where the text weights are cached (None: not cached).
     """
     from ..shapebias.categories import CATEGORIES
 
+    from .clip import open_clip_model
+
     names = tuple(classnames) if classnames is not None else tuple(CATEGORIES)
     prompts = prompt_templates(templates)
-    model = _create(arch, pretrained).to(device).eval()
+    model, preprocess = open_clip_model(arch, pretrained)
+    model = model.to(device).eval()
     tokenizer = require_open_clip().get_tokenizer(arch)
     key = _cache_key(arch, pretrained, names, prompts)
     weights = _weights_for(model, tokenizer, key, Path(cache_dir) if cache_dir is not None and pretrained else None,
                            torch.device(device))
-    return ZeroShotClassifier(model, weights, names).to(device).eval(), _preprocess(model)
+    return ZeroShotClassifier(model, weights, names).to(device).eval(), preprocess

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from .._checks import check_shape
 from ..errors import InvalidArgumentError, ShapeError
-from ..functional import instance_stats
+from ..functional import info_nce, instance_stats
 from .sanet import mean_variance_norm
 
 __all__ = [
@@ -132,9 +132,8 @@ def _batch_contrastive(up: Tensor, down: Tensor, tau: float, by: str) -> Tensor:
     # positive: the one other sample of the same style; left out: the query itself and the
     # sample that shares only its content (it is neither a clean positive nor a negative)
     positive = same_style & ~torch.eye(2 * h, dtype=torch.bool, device=up.device)
-    emb = torch.cat([up, down])
-    logits = (emb @ emb.t() / tau).masked_fill(same_content, float("-inf"))
-    return F.cross_entropy(logits, positive.to(torch.int64).argmax(1), reduction="sum")
+    return info_nce(torch.cat([up, down]), positive.to(torch.int64).argmax(1), exclude=same_content, tau=tau,
+                    reduction="sum")
 
 
 def style_contrastive_loss(up: Tensor, down: Tensor, tau: float = TAU) -> Tensor:

@@ -61,6 +61,17 @@ _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
         "step_size": (0.2, _uniform(0.05, 0.4)),
         "bound": (1.1, _uniform(0.2, 1.1)),
     },
+    # Ravula et al. (NeurIPS 2021): Adam at 3e-4, no weight decay, NT-Xent at temperature 0.1
+    "robust_distill": {
+        "optimizer": ("adam", _fixed("adam")),
+        "lr": (3e-4, _log_uniform(-4.5, -3)),
+        "weight_decay": (0.0, _fixed(0.0)),
+        "distill_loss": ("nt_xent", _fixed("nt_xent")),
+        "temperature": (0.1, _log_uniform(-1.5, -0.5)),
+        "corruptions": (("mask", "noise", "blur"), _fixed(("mask", "noise", "blur"))),
+        "severity": (3, lambda r: int(r.integers(1, 6))),
+        "teacher_checkpoint": (None, _fixed(None)),  # a state_dict or run checkpoint.pt; None: the built network
+    },
 }
 
 HPARAMS = _METHOD
