@@ -37,6 +37,10 @@ def _fixed(value: Any) -> Sampler:
     return lambda r: value
 
 
+def _integer(lo: int, hi: int) -> Sampler:
+    return lambda r: int(r.integers(lo, hi + 1))
+
+
 # name -> (default, random-search sampler), common to every method
 _COMMON: dict[str, tuple[Any, Sampler]] = {
     "optimizer": ("sgd", _fixed("sgd")),
@@ -60,6 +64,15 @@ _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
         "steps": (2, _fixed(2)),  # the paper's 6 costs 3x a step; 2 fits a CPU budget
         "step_size": (0.2, _uniform(0.05, 0.4)),
         "bound": (1.1, _uniform(0.2, 1.1)),
+    },
+    # AugMix (Hendrycks et al., ICLR 2020): the reference cifar.py defaults; mix_alpha is its alpha
+    "augmix": {
+        "severity": (3, _integer(1, 5)),
+        "width": (3, _fixed(3)),
+        "depth": (-1, _fixed(-1)),
+        "mix_alpha": (1.0, _fixed(1.0)),
+        "jsd": (True, _fixed(True)),
+        "jsd_weight": (12.0, _log_uniform(0, 1.5)),
     },
 }
 
