@@ -17,7 +17,7 @@ from tests.conftest import run_ranks
 from tests.training.conftest import tiny_bundle
 from tests.training.test_loop import cfg_for, weights
 
-JSD_METHODS = ["augmix"]
+JSD_METHODS = ["augmix", "prime"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -168,13 +168,13 @@ def heldout_jsd(model, x, augment, draws=4):
     return sum(values) / draws
 
 
-def consistency_effect(tmp_path, name, augment, seed=0):
+def consistency_effect(tmp_path, name, augment, seed=0, steps=40, batch_size=24):
     """The network trained with the consistency term (weight 12) and without it (weight 0, the
     term still logged) on the built-in benchmark: JSD between clean and augmented predictions."""
     data = "shapes:n_per_class=8,val_per_class=2,test_per_class=2,cue_per_class=1"
     out = {}
     for weight in (12.0, 0.0):
-        cfg = load_config(method=name, data=data, seed=seed, steps=40, batch_size=24, image_size=16, checkpoint_every=40,
+        cfg = load_config(method=name, data=data, seed=seed, steps=steps, batch_size=batch_size, image_size=16, checkpoint_every=steps,
                           corruption_severities=[], output_dir=tmp_path / f"w{weight}", progress=False,
                           hparams={"model_width": 8, "jsd_weight": weight, "lr": 0.1})
         result = train(cfg)

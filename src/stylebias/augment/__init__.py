@@ -5,5 +5,9 @@
 """
 
 from .augmix import OPERATIONS, AugMixDraws, augment_and_mix, augment_and_mix_with, jensen_shannon, sample_augmix
+from .prime import PRIMITIVES, PrimeDraws, PrimeSettings, augment_prime, sample_prime
 
-__all__ = ["OPERATIONS", "AugMixDraws", "augment_and_mix", "augment_and_mix_with", "jensen_shannon", "sample_augmix"]
+__all__ = [
+    "OPERATIONS", "AugMixDraws", "augment_and_mix", "augment_and_mix_with", "jensen_shannon", "sample_augmix",
+    "PRIMITIVES", "PrimeDraws", "PrimeSettings", "augment_prime", "sample_prime",
+]

@@ -34,6 +34,7 @@ Unlike the reference, images are not re-quantised to 8 bits after every operatio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +47,7 @@ from ..errors import InvalidArgumentError, ShapeError
 
 __all__ = [
     "OPERATIONS", "AugMixDraws", "sample_augmix", "augment_and_mix", "augment_and_mix_with",
-    "augment_chains_with", "mix_chains", "apply_operation", "operation_magnitude", "affine_pil",
+    "augment_chains_with", "run_chains", "mix_chains", "apply_operation", "operation_magnitude", "affine_pil",
     "autocontrast", "equalize", "posterize", "solarize", "rotate", "shear_x", "shear_y",
     "translate_x", "translate_y", "jensen_shannon", "check_mixing",
 ]
@@ -261,27 +262,43 @@ def sample_augmix(batch: int, *, severity: float = 3, width: int = 3, depth: int
     return AugMixDraws(weights, mix, depths, ops, levels, flips)
 
 
-def augment_chains_with(x: Tensor, draws: AugMixDraws, operations: tuple[str, ...] = OPERATIONS) -> Tensor:
-    """The ``width`` augmentation chains of every image, ``(width, B, C, H, W)``.
+def run_chains(x: Tensor, depths: Tensor, choices: Tensor, apply: Callable[[int, Tensor, Tensor], Tensor]) -> Tensor:
+    """Run ``width`` chains per image: ``(width, B, C, H, W)``.
 
-    Each step applies, to every chain still running, its drawn operation; images that drew
-    the same operation at a step are processed together.
+    At each step every chain still running (``depths > step``) gets its chosen operation;
+    chains that chose the same one are processed together, operations in index order.
+
+    Args:
+        x: (B, C, H, W) originals.
+        depths: (width, B) chain lengths.
+        choices: (max_depth, width, B) operation indices.
+        apply: ``apply(index, flat, images)`` applies operation ``index`` to ``images``, the
+            chains at positions ``flat`` (indices into the flattened (width * B) chains,
+            chain-major) at this step.
     """
-    width, batch = draws.depths.shape
-    h, w = x.shape[-2:]
+    width, batch = depths.shape
     chains = x.unsqueeze(0).expand(width, *x.shape).reshape(width * batch, *x.shape[1:]).clone()
-    depths = draws.depths.reshape(-1).cpu()
-    for step in range(draws.ops.shape[0]):
+    depths = depths.reshape(-1).cpu()
+    for step in range(choices.shape[0]):
         running = depths > step
-        ops = draws.ops[step].reshape(-1).cpu()
-        levels, flips = draws.levels[step].reshape(-1).cpu(), draws.flips[step].reshape(-1).cpu()
-        for index, name in enumerate(operations):
-            chosen = (running & (ops == index)).nonzero().flatten()
-            if chosen.numel():
-                magnitude = operation_magnitude(name, levels[chosen], flips[chosen], h, w)
-                picked = chosen.to(x.device)
-                chains[picked] = apply_operation(name, chains[picked], magnitude)
+        picks = choices[step].reshape(-1).cpu()
+        for index in picks[running].unique().tolist():
+            flat = (running & (picks == index)).nonzero().flatten()
+            rows = flat.to(x.device)
+            chains[rows] = apply(int(index), step * width * batch + flat, chains[rows])
     return chains.view(width, batch, *x.shape[1:])
+
+
+def augment_chains_with(x: Tensor, draws: AugMixDraws, operations: tuple[str, ...] = OPERATIONS) -> Tensor:
+    """The ``width`` AugMix chains of every image, ``(width, B, C, H, W)``, with the given draws."""
+    h, w = x.shape[-2:]
+    levels, flips = draws.levels.reshape(-1).cpu(), draws.flips.reshape(-1).cpu()
+
+    def apply(index: int, at: Tensor, images: Tensor) -> Tensor:
+        name = operations[index]
+        return apply_operation(name, images, operation_magnitude(name, levels[at], flips[at], h, w))
+
+    return run_chains(x, draws.depths, draws.ops, apply)
 
 
 def mix_chains(x: Tensor, chains: Tensor, weights: Tensor, mix: Tensor) -> Tensor:

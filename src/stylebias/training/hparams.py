@@ -74,6 +74,22 @@ _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
         "jsd": (True, _fixed(True)),
         "jsd_weight": (12.0, _log_uniform(0, 1.5)),
     },
+    # PRIME (Modas et al., ECCV 2022): the reference's CIFAR-10 config (32 px, our default size)
+    "prime": {
+        "width": (3, _fixed(3)),
+        "depth": (-1, _fixed(-1)),
+        "mix_alpha": (1.0, _fixed(1.0)),
+        "jsd": (True, _fixed(True)),
+        "jsd_weight": (12.0, _log_uniform(0, 1.5)),
+        "diffeo_cut_min": (2, _fixed(2)),
+        "diffeo_cut_max": (100, _fixed(100)),
+        "diffeo_alpha": (1.0, _fixed(1.0)),
+        "color_cut": (100, _fixed(100)),
+        "color_temperature": (0.01, _log_uniform(-2.5, -1.3)),
+        "color_bandwidth": (0, _fixed(0)),
+        "filter_size": (3, _fixed(3)),
+        "filter_sigma": (4.0, _uniform(1.0, 6.0)),
+    },
 }
 
 HPARAMS = _METHOD
