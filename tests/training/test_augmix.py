@@ -90,6 +90,12 @@ def test_without_a_generator_the_method_is_still_deterministic(name, bundle):
     assert built(name).update(batch) == first
 
 
+@pytest.mark.parametrize("name", JSD_METHODS)
+def test_amp_bf16_on_cpu_augments_in_float32_and_trains(tmp_path, bundle, name):
+    result = train(cfg_for(tmp_path, method=name, amp=True, steps=2), data=bundle)
+    assert torch.isfinite(torch.tensor([result.final["loss"], result.final["jsd"]])).all()
+
+
 def test_bad_hyperparameters_are_clear_errors():
     with pytest.raises(InvalidArgumentError, match="augmix hparams: severity must be in"):
         built("augmix", {"severity": 11})
@@ -188,3 +194,12 @@ def consistency_effect(tmp_path, name, augment, seed=0, steps=40, batch_size=24)
 def test_the_consistency_term_lowers_the_jsd_on_the_builtin_benchmark(tmp_path):
     jsd = consistency_effect(tmp_path, "augmix", lambda x, g: augment_and_mix(x, generator=g))
     assert jsd[12.0] < 0.6 * jsd[0.0], jsd  # seeds 0-3 measured: ratio 0.36-0.43
+
+
+def test_list_methods_names_the_image_level_methods(capsys):
+    from stylebias.cli import main
+
+    assert main(["list", "methods", "--json"]) == 0
+    rows = {r["name"]: r["summary"] for r in json.loads(capsys.readouterr().out)}
+    assert rows["augmix"] == "AugMix with the Jensen-Shannon consistency loss."
+    assert rows["prime"] == "PRIME with the Jensen-Shannon consistency loss."

@@ -291,7 +291,7 @@ def apply_primitive(name: str, x: Tensor, settings: PrimeSettings, generator: to
     """Primitive ``name`` (one of :data:`PRIMITIVES`) on each image of ``x`` with its own random parameters."""
     n, c, h, w = x.shape
     if name == "spatial":
-        p = sample_diffeo(n, max(h, w), settings, generator)
+        p = {k: v.to(x.device) for k, v in sample_diffeo(n, max(h, w), settings, generator).items()}  # fields built where x is
         return diffeo_with(x, p["noise_u"], p["noise_v"], p["cut"], p["temperature"])
     if name == "color":
         p = sample_color(n, c, settings, generator)

@@ -55,14 +55,15 @@ def model_rows(pattern: str = "*") -> list[dict[str, Any]]:
 
 
 def method_rows(pattern: str = "*") -> list[dict[str, Any]]:
-    """Training methods: ERM and one per style layer."""
+    """Training methods: ERM, one per style layer, and the image-level methods (their docstring's first line)."""
+    from ..layers import STYLE_LAYERS
     from ..training.methods import METHODS
 
     def summary(name: str) -> str:
         if name == "erm":
             return "empirical risk minimisation (no style layer)"
-        from ..layers import STYLE_LAYERS
-
+        if name not in STYLE_LAYERS:
+            return ((METHODS.get(name).__doc__ or name).strip().splitlines() or [name])[0]
         return f"ERM with the {name} style layer: " + (STYLE_LAYERS.get(name).__doc__ or "").strip().splitlines()[0]
 
     return [{"name": n, "summary": summary(n)} for n in METHODS.list(pattern)]
