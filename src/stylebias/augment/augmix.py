@@ -127,31 +127,31 @@ def rotate(x: Tensor, degrees: Tensor) -> Tensor:
     return affine_pil(x, _stack_matrix(cos, sin, c, -sin, cos, f))
 
 
-def _shift_matrix(n: int, dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+def _ones_zeros(n: int, dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
     return torch.ones(n, dtype=dtype), torch.zeros(n, dtype=dtype)
 
 
 def shear_x(x: Tensor, factor: Tensor) -> Tensor:
     """Shear along x about the top-left corner: input x = x + factor * y (the reference's matrix)."""
-    one, zero = _shift_matrix(x.shape[0])
+    one, zero = _ones_zeros(x.shape[0])
     return affine_pil(x, _stack_matrix(one, factor.double().cpu(), zero, zero, one, zero))
 
 
 def shear_y(x: Tensor, factor: Tensor) -> Tensor:
     """Shear along y about the top-left corner: input y = factor * x + y."""
-    one, zero = _shift_matrix(x.shape[0])
+    one, zero = _ones_zeros(x.shape[0])
     return affine_pil(x, _stack_matrix(one, zero, zero, factor.double().cpu(), one, zero))
 
 
 def translate_x(x: Tensor, pixels: Tensor) -> Tensor:
     """Shift left by ``pixels`` (B,) (output reads input x + pixels; the vacated side is 0)."""
-    one, zero = _shift_matrix(x.shape[0])
+    one, zero = _ones_zeros(x.shape[0])
     return affine_pil(x, _stack_matrix(one, zero, pixels.double().cpu(), zero, one, zero))
 
 
 def translate_y(x: Tensor, pixels: Tensor) -> Tensor:
     """Shift up by ``pixels`` (B,) (output reads input y + pixels; the vacated side is 0)."""
-    one, zero = _shift_matrix(x.shape[0])
+    one, zero = _ones_zeros(x.shape[0])
     return affine_pil(x, _stack_matrix(one, zero, zero, zero, one, pixels.double().cpu()))
 
 
