@@ -80,3 +80,22 @@ def test_domain_perm_single_domain_falls_back_to_permutation():
     assert sorted(perm.tolist()) == list(range(6))
     with pytest.raises(ShapeError, match="1-D integer tensor"):
         _random.domain_perm(torch.zeros(2, 3))
+
+
+@pytest.mark.parametrize("a, b", [(0.5, 0.5), (2.0, 0.7)])
+def test_asymmetric_beta_has_the_beta_moments(a, b):
+    lam = _random.sample_beta(a, 40_000, torch.Generator().manual_seed(3), beta=b).double()
+    mean, var = a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1))
+    assert lam.mean().item() == pytest.approx(mean, abs=4 * math.sqrt(var / 40_000))
+    assert lam.var().item() == pytest.approx(var, rel=0.05)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 1.0])
+def test_dirichlet_rows_sum_to_one_with_the_dirichlet_moments(alpha):
+    w = _random.sample_dirichlet(alpha, 30_000, 3, torch.Generator().manual_seed(4))
+    assert w.shape == (30_000, 3) and w.dtype == torch.float32 and w.min() >= 0
+    torch.testing.assert_close(w.sum(1), torch.ones(30_000))
+    w = w.double()
+    var = (1 / 3) * (2 / 3) / (3 * alpha + 1)  # variance of one coordinate of Dirichlet(a, a, a)
+    assert w.mean(0).tolist() == pytest.approx([1 / 3] * 3, abs=4 * math.sqrt(var / 30_000))
+    assert w[:, 0].var().item() == pytest.approx(var, rel=0.05)

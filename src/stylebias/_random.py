@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .errors import ShapeError
 
-__all__ = ["fires", "sample_beta", "random_perm", "crossdomain_perm", "domain_perm"]
+__all__ = ["fires", "sample_beta", "sample_dirichlet", "random_perm", "crossdomain_perm", "domain_perm"]
 
 
 def _device(generator: torch.Generator | None) -> torch.device:
@@ -56,15 +56,25 @@ def _log_standard_gamma(shape: float, n: int, generator: torch.Generator | None)
     return out
 
 
-def sample_beta(alpha: float, n: int, generator: torch.Generator | None = None) -> Tensor:
-    """n draws from Beta(alpha, alpha) as float32, through ``generator``.
+def sample_beta(alpha: float, n: int, generator: torch.Generator | None = None, *, beta: float | None = None) -> Tensor:
+    """n draws from Beta(alpha, beta) as float32, through ``generator`` (beta: default alpha).
 
     ``torch.distributions.Beta`` takes no generator, so Beta is built from two Gamma draws:
     X / (X + Y) = sigmoid(log X - log Y).
     """
     log_x = _log_standard_gamma(alpha, n, generator)
-    log_y = _log_standard_gamma(alpha, n, generator)
+    log_y = _log_standard_gamma(alpha if beta is None else beta, n, generator)
     return torch.sigmoid(log_x - log_y).float()
+
+
+def sample_dirichlet(alpha: float, n: int, k: int, generator: torch.Generator | None = None) -> Tensor:
+    """n draws from the symmetric Dirichlet(alpha, ..., alpha) on k categories, ``(n, k)`` float32.
+
+    Normalised Gamma(alpha) draws (``torch.distributions.Dirichlet`` takes no generator),
+    normalised in log space so that tiny draws for a small alpha do not all underflow to 0.
+    """
+    log_g = _log_standard_gamma(alpha, n * k, generator).view(n, k)
+    return torch.softmax(log_g, dim=1).float()
 
 
 def random_perm(batch: int, generator: torch.Generator | None = None) -> Tensor:

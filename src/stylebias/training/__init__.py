@@ -7,6 +7,8 @@ from .loop import TrainResult, train
 from .run_state import RunState
 from .methods import METHODS, Method, create_method
 from . import distill as _distill  # noqa: F401  (registers robust_distill)
+from . import augmix as _augmix  # noqa: F401  (registers "augmix")
+from . import prime as _prime  # noqa: F401  (registers "prime")
 from .nets import SmallResNet, small_resnet
 
 __all__ = [

@@ -37,6 +37,10 @@ def _fixed(value: Any) -> Sampler:
     return lambda r: value
 
 
+def _integer(lo: int, hi: int) -> Sampler:
+    return lambda r: int(r.integers(lo, hi + 1))
+
+
 # name -> (default, random-search sampler), common to every method
 _COMMON: dict[str, tuple[Any, Sampler]] = {
     "optimizer": ("sgd", _fixed("sgd")),
@@ -69,8 +73,33 @@ _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
         "distill_loss": ("nt_xent", _fixed("nt_xent")),
         "temperature": (0.1, _log_uniform(-1.5, -0.5)),
         "corruptions": (("mask", "noise", "blur"), _fixed(("mask", "noise", "blur"))),
-        "severity": (3, lambda r: int(r.integers(1, 6))),
+        "severity": (3, _integer(1, 5)),
         "teacher_checkpoint": (None, _fixed(None)),  # a state_dict or run checkpoint.pt; None: the built network
+    },
+    # AugMix (Hendrycks et al., ICLR 2020): the reference cifar.py defaults; mix_alpha is its alpha
+    "augmix": {
+        "severity": (3, _integer(1, 5)),
+        "width": (3, _fixed(3)),
+        "depth": (-1, _fixed(-1)),
+        "mix_alpha": (1.0, _fixed(1.0)),
+        "jsd": (True, _fixed(True)),
+        "jsd_weight": (12.0, _log_uniform(0, 1.5)),
+    },
+    # PRIME (Modas et al., ECCV 2022): the reference's CIFAR-10 config (32 px, our default size)
+    "prime": {
+        "width": (3, _fixed(3)),
+        "depth": (-1, _fixed(-1)),
+        "mix_alpha": (1.0, _fixed(1.0)),
+        "jsd": (True, _fixed(True)),
+        "jsd_weight": (12.0, _log_uniform(0, 1.5)),
+        "diffeo_cut_min": (2, _fixed(2)),
+        "diffeo_cut_max": (100, _fixed(100)),
+        "diffeo_alpha": (1.0, _fixed(1.0)),
+        "color_cut": (100, _fixed(100)),
+        "color_temperature": (0.01, _log_uniform(-2.5, -1.3)),
+        "color_bandwidth": (0, _fixed(0)),
+        "filter_size": (3, _fixed(3)),
+        "filter_sigma": (4.0, _uniform(1.0, 6.0)),
     },
 }
 
