@@ -55,15 +55,18 @@ def model_rows(pattern: str = "*") -> list[dict[str, Any]]:
 
 
 def method_rows(pattern: str = "*") -> list[dict[str, Any]]:
-    """Training methods: ERM and one per style layer."""
+    """Training methods: ERM, one per style layer, and the others (their class's first line)."""
+    from ..layers import STYLE_LAYERS
     from ..training.methods import METHODS
 
     def summary(name: str) -> str:
         if name == "erm":
             return "empirical risk minimisation (no style layer)"
-        from ..layers import STYLE_LAYERS
-
-        return f"ERM with the {name} style layer: " + (STYLE_LAYERS.get(name).__doc__ or "").strip().splitlines()[0]
+        if name in STYLE_LAYERS:
+            return f"ERM with the {name} style layer: " + (STYLE_LAYERS.get(name).__doc__ or "").strip().splitlines()[0]
+        factory = METHODS.get(name)
+        doc = (getattr(factory, "func", factory).__doc__ or name).strip()
+        return doc.splitlines()[0]
 
     return [{"name": n, "summary": summary(n)} for n in METHODS.list(pattern)]
 
