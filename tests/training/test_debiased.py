@@ -60,7 +60,7 @@ def test_the_batch_is_the_originals_and_partner_stylized_copies_with_the_referen
     logs = method.update((x, y))
     # the draws, re-made from a generator of the same seed: the partners, then which images
     g = torch.Generator().manual_seed(0)
-    partner, index = torch.randperm(6, generator=g), None
+    partner = torch.randperm(6, generator=g)
     index = sample_fraction(6, 0.5, g)
     texture = partner[index]
     assert index.numel() == 3 and logs["stylized"] == 3.0 and not torch.equal(texture, index)
@@ -132,7 +132,7 @@ def test_composes_with_a_style_layer():
     assert seen[0][0].shape[0] == 12 and loss_mixed != loss_plain  # the layer mixes inside the same step
 
 
-def test_bad_hyperparameters_are_named(tmp_path, monkeypatch, weight_files):  # noqa: F811
+def test_bad_hyperparameters_are_named(tmp_path, weight_files):  # noqa: F811
     vgg, _ = weight_files
     with pytest.raises(InvalidArgumentError, match=r"hparams 'stylizer' of method 'debiased' must be one of 'adain'"):
         _method("adian")

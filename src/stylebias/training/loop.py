@@ -21,7 +21,6 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..errors import InvalidArgumentError
 from ..io import atomic_write, write_json
 from ..layers import style_layers
 from ..models import build_classifier, builder_options
