@@ -23,7 +23,6 @@ from stylebias.training import load_config, train
 from stylebias.training.debiased import DebiasedTraining
 from stylebias.training.hparams import default_hparams
 from tests.conftest import run_ranks
-from tests.stylize.conftest import weight_files  # noqa: F401 - random AdaIN weights, published layout
 from tests.training.conftest import tiny_bundle
 
 
@@ -103,7 +102,7 @@ class _ModuleTransfer(nn.Module):
 
 
 @pytest.mark.parametrize("kind", ["adain_files", "module"])
-def test_the_stylizer_is_frozen_and_only_the_network_trains(kind, weight_files):  # noqa: F811
+def test_the_stylizer_is_frozen_and_only_the_network_trains(kind, weight_files):
     vgg, decoder = weight_files
     if kind == "adain_files":
         method = _method("adain", stylizer_vgg=str(vgg), stylizer_decoder=str(decoder))
@@ -132,7 +131,7 @@ def test_composes_with_a_style_layer():
     assert seen[0][0].shape[0] == 12 and loss_mixed != loss_plain  # the layer mixes inside the same step
 
 
-def test_bad_hyperparameters_are_named(tmp_path, weight_files):  # noqa: F811
+def test_bad_hyperparameters_are_named(tmp_path, weight_files):
     vgg, _ = weight_files
     with pytest.raises(InvalidArgumentError, match=r"hparams 'stylizer' of method 'debiased' must be one of 'adain'"):
         _method("adian")
@@ -169,7 +168,7 @@ def _cfg(tmp_path, name, weights, **kw):
                        progress=False, hparams=hparams, **kw)
 
 
-def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch, weight_files):  # noqa: F811
+def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch, weight_files):
     bundle = tiny_bundle(n=32, size=16)
     straight = train(_cfg(tmp_path, "straight", weight_files), data=bundle)
     original, calls = DebiasedTraining.update, {"n": 0}
@@ -205,7 +204,7 @@ def _worker(rank, world, port, results, out, vgg, decoder):
     dist.destroy_process_group()
 
 
-def test_ddp_run_under_torchrun_environment(tmp_path, weight_files):  # noqa: F811
+def test_ddp_run_under_torchrun_environment(tmp_path, weight_files):
     results = run_ranks(_worker, 2, tmp_path / "ddp", *map(str, weight_files))
     (evals0, weights0), (evals1, weights1) = results[0], results[1]
     assert evals0 == 1 and evals1 == 0  # only rank 0 evaluates
@@ -213,7 +212,7 @@ def test_ddp_run_under_torchrun_environment(tmp_path, weight_files):  # noqa: F8
     assert (tmp_path / "ddp" / "done").exists()
 
 
-def test_cli_trains_on_the_builtin_benchmark(tmp_path, capsys, weight_files):  # noqa: F811
+def test_cli_trains_on_the_builtin_benchmark(tmp_path, capsys, weight_files):
     from stylebias.cli import main
 
     vgg, decoder = map(str, weight_files)

@@ -17,7 +17,6 @@ from stylebias.training import hparams as hparams_module
 from stylebias.training import methods as methods_module
 from stylebias.training.hparams import default_hparams
 from stylebias.training.style_augment import StyleAugmentMethod
-from tests.stylize.conftest import weight_files  # noqa: F401 - random AdaIN weights, published layout
 from tests.training.conftest import tiny_bundle
 
 
@@ -81,7 +80,7 @@ def _cfg(tmp_path, name, weights, **kw):
     return load_config(**base, **kw, hparams=hparams)
 
 
-def test_config_keys_and_method_train_on_identical_batches(tmp_path, styles, monkeypatch, weight_files):  # noqa: F811
+def test_config_keys_and_method_train_on_identical_batches(tmp_path, styles, monkeypatch, weight_files):
     vgg, decoder = map(str, weight_files)
     seen = {"config": [], "method": []}
     original = methods_module.ERM.update
@@ -108,7 +107,7 @@ def test_config_keys_and_method_train_on_identical_batches(tmp_path, styles, mon
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_interrupted_run_resumes_exactly(tmp_path, styles, monkeypatch, weight_files):  # noqa: F811
+def test_interrupted_run_resumes_exactly(tmp_path, styles, monkeypatch, weight_files):
     vgg, decoder = map(str, weight_files)
     hp = {"styles": str(styles), "stylizer": "efdm", "style_alpha": [0.5, 1.0], "stylizer_vgg": vgg, "stylizer_decoder": decoder}
     bundle = tiny_bundle(n=32, size=16)
@@ -131,7 +130,7 @@ def test_interrupted_run_resumes_exactly(tmp_path, styles, monkeypatch, weight_f
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_cli_with_an_efdm_stylizer(tmp_path, capsys, styles, weight_files):  # noqa: F811
+def test_cli_with_an_efdm_stylizer(tmp_path, capsys, styles, weight_files):
     from stylebias.cli import main
 
     vgg, decoder = map(str, weight_files)
