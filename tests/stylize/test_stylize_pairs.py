@@ -6,7 +6,7 @@ from torch.nn.functional import cross_entropy
 
 from stylebias.errors import InvalidArgumentError, ShapeError
 from stylebias.functional import adain
-from stylebias.stylize import AdaINStylizer
+from stylebias.stylize import AdaINStylizer, ContrastiveStylizer
 from stylebias.stylize.augment import sample_fraction
 from stylebias.stylize.pairs import cue_conflict_targets, stylize_pairs
 
@@ -26,9 +26,10 @@ def test_a_callable_is_blended_with_the_content_in_pixel_space():
     torch.testing.assert_close(mean, narrow.mean(dim=(2, 3)))
 
 
-def test_a_stylizer_gets_one_style_per_content_image():
+@pytest.mark.parametrize("cls", [AdaINStylizer, ContrastiveStylizer])
+def test_a_stylizer_gets_one_style_per_content_image(cls):
     torch.manual_seed(0)
-    stylizer = AdaINStylizer().eval()
+    stylizer = cls().eval()  # random weights: any Stylizer, through its encode_style/cat_codes
     content, style = torch.rand(2, 3, 20, 20), torch.rand(2, 3, 24, 16)
     out = stylize_pairs(stylizer, content, style, 0.5)
     with torch.no_grad():  # the stylizer's own forward on the style images, one pair at a time
