@@ -73,6 +73,14 @@ def test_missing_or_unusable_styles_and_stylizers_are_named(tmp_path, styles):
         _method({"styles": str(styles), "stylizer": adain})
 
 
+def test_the_config_key_and_the_method_together_are_refused(tmp_path, styles):
+    cfg = load_config(method="style_augment", style_augment=str(styles), hparams={"styles": str(styles)},
+                      output_dir=tmp_path / "run", progress=False)
+    with pytest.raises(InvalidArgumentError, match="would both stylize each batch; name the styles once"):
+        train(cfg, data=tiny_bundle())
+    assert not (tmp_path / "run").exists()
+
+
 def _cfg(tmp_path, name, weights, **kw):
     vgg, decoder = map(str, weights)
     base = dict(steps=4, batch_size=8, checkpoint_every=2, output_dir=tmp_path / name, progress=False)

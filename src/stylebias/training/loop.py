@@ -21,6 +21,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..errors import InvalidArgumentError
 from ..io import atomic_write, write_json
 from ..layers import style_layers
 from ..models import build_classifier, builder_options
@@ -29,7 +30,7 @@ from .config import TrainConfig, validate_config
 from .data import BatchStream, DataBundle, seed_for
 from .evaluate import accuracy, corruption_error, cue_conflict_shape_bias
 from .identity import default_run_dir, resolve_hparams, run_identity
-from .methods import Method, create_method
+from .methods import METHODS, Method, create_method
 from .metrics_log import MetricsLog, summary_writer_class
 from .run_state import RunState
 from .run_folder import CHECKPOINT, DONE, RESULTS, check_output_dir, check_stored_config, load_checkpoint, read_results, start_run_folder
@@ -125,7 +126,13 @@ def _validate_run(cfg: TrainConfig) -> dict[str, Any]:
     validate_config(cfg)
     if cfg.tensorboard:
         summary_writer_class()  # a missing optional package fails now, not after the first files
-    return resolve_hparams(cfg.method, cfg.hparams)
+    hparams = resolve_hparams(cfg.method, cfg.hparams)
+    if cfg.style_augment and METHODS.canonical(cfg.method) == "style_augment":
+        raise InvalidArgumentError(
+            "style_augment (--style-augment) and method 'style_augment' would both stylize each batch; "
+            "name the styles once: --hparams '{\"styles\": \"DIR\"}' with the method, or the key with another method"
+        )
+    return hparams
 
 
 def _run_device(cfg: TrainConfig, world: int) -> torch.device:
