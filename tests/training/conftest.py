@@ -3,6 +3,11 @@ import torch
 from torch.utils.data import TensorDataset
 
 from stylebias.training import DataBundle
+from tests.stylize.conftest import weight_files  # noqa: F401 - random AdaIN weights in the published layout
+
+# methods whose defaults need files a user supplies (stylizer weights, style images): the tests
+# that sweep every method skip them; their own modules train them with random-weight files
+NEEDS_USER_FILES = frozenset({"debiased", "style_augment"})
 
 
 def tiny_bundle(n=96, classes=3, size=12, seed=0):

@@ -17,7 +17,29 @@ from .base import Stylizer, padded_size
 from .dataset import DEFAULT_MAX_PIXELS, load_resized
 from .stylizer import AdaINStylizer  # noqa: F401 - the docstring example uses it
 
-__all__ = ["StyleAugment"]
+__all__ = ["StyleAugment", "sample_fraction"]
+
+
+def sample_fraction(batch: int, fraction: float, generator: torch.Generator | None = None) -> Tensor:
+    """Indices of ``fraction * batch`` samples of a batch, drawn without replacement.
+
+    The count is ``floor(fraction * batch)`` plus one with probability equal to the
+    fractional part (one Bernoulli draw, only when there is a fractional part), so the
+    expected count is exact; then one ``randperm`` picks which.
+
+    Args:
+        batch: the batch size ``B``.
+        fraction: share of the batch, in [0, 1] (a fraction, not percent).
+        generator: CPU generator for both draws.
+
+    Returns:
+        ``(k,)`` sorted int64 indices on the CPU.
+    """
+    exact = check_prob(fraction, "fraction") * batch
+    k = int(exact)
+    if exact - k > 0 and bool(torch.rand((), generator=generator) < exact - k):
+        k += 1
+    return torch.randperm(batch, generator=generator)[:k].sort().values
 
 
 class StyleAugment(nn.Module):
@@ -115,12 +137,8 @@ class StyleAugment(nn.Module):
             ``{"index": (k,), "style": (k,), "alpha": (k,)}`` on the CPU.
         """
         gen = generator if generator is not None else self.generator
-        batch = x.shape[0]
-        exact = self.fraction * batch
-        k = int(exact)
-        if exact - k > 0 and bool(torch.rand((), generator=gen) < exact - k):
-            k += 1
-        index = torch.randperm(batch, generator=gen)[:k].sort().values
+        index = sample_fraction(x.shape[0], self.fraction, gen)
+        k = index.numel()
         style = torch.randint(len(self), (k,), generator=gen)
         low, high = self.alpha
         alpha = low + (high - low) * torch.rand(k, generator=gen)

@@ -9,6 +9,7 @@ from .methods import METHODS, Method, create_method
 from . import distill as _distill  # noqa: F401  (registers robust_distill)
 from . import augmix as _augmix  # noqa: F401  (registers "augmix")
 from . import prime as _prime  # noqa: F401  (registers "prime")
+from . import debiased, style_augment  # noqa: F401,E402 - registers the stylizing methods
 from .nets import SmallResNet, small_resnet
 
 __all__ = [

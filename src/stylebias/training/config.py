@@ -38,8 +38,10 @@ class TrainConfig:
             resized to the data's classes (``stylebias.models.build_classifier``).
         pretrained: load the model's pretrained weights (torchvision/timm specs); their
             ImageNet normalisation then runs inside the network, which takes [0, 1] images.
-        method: ``"erm"`` or a style layer name (``"mixstyle"``, ``"padain"``, ``"efdmix"``,
-            ``"dsu"``, ``"adversarial_style"``); see ``stylebias list methods``.
+        method: ``"erm"``, a style layer name (``"mixstyle"``, ``"padain"``, ``"efdmix"``,
+            ``"dsu"``, ``"adversarial_style"``) or an image-level method (``"randconv"``,
+            ``"augmix"``, ``"prime"``, ``"debiased"``, ``"style_augment"``, ``"robust_distill"``);
+            see ``stylebias list methods``.
         layer: a style layer attached in addition to an image-level method (``method="randconv",
             layer="mixstyle"``); its hyperparameters are spelt ``"<layer>.<name>"`` in hparams
             (``{"mixstyle.alpha": 0.3}``) so they never clash with the method's own. None when
@@ -68,7 +70,11 @@ class TrainConfig:
         finetune_steps: after ``steps``, train this many steps on the original data alone at a
             tenth of the learning rate (the Shape-ResNet recipe).
         style_augment: a folder of style images: stylize a fraction of every training batch on
-            the fly with AdaIN (Stylized-ImageNet training without the data on disk).
+            the fly with AdaIN (Stylized-ImageNet training without the data on disk), before
+            any method's step and not while fine-tuning. It is the ``style_augment`` method's
+            stylization (same draws from the same generator: with ``method = "erm"`` the
+            batches equal ``method = "style_augment"`` with ``hparams.styles``), which also
+            offers EFDM and the contrastive stylizer.
         style_augment_fraction: the share of each batch that is stylized.
         stylizer_vgg, stylizer_decoder: AdaIN weight files (default: the published ones,
             downloaded to the cache on first use).

@@ -52,6 +52,15 @@ _COMMON: dict[str, tuple[Any, Sampler]] = {
     "model_width": (32, _fixed(32)),  # channels of small_resnet's first stage
 }
 
+# the stylizer of a stylizing method and its weight files (None: the published ones), as
+# training/stylizers.py reads them
+_STYLIZER: dict[str, tuple[Any, Sampler]] = {
+    "stylizer": ("adain", _fixed("adain")),
+    "stylizer_vgg": (None, _fixed(None)),
+    "stylizer_decoder": (None, _fixed(None)),
+    "stylizer_transformer": (None, _fixed(None)),
+}
+
 # method -> search ranges (and training defaults that differ from the layer's constructor);
 # a layer hyperparameter missing here keeps its constructor default in every draw
 _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
@@ -100,6 +109,19 @@ _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
         "color_bandwidth": (0, _fixed(0)),
         "filter_size": (3, _fixed(3)),
         "filter_sigma": (4.0, _uniform(1.0, 6.0)),
+    },
+    "debiased": {
+        **_STYLIZER,
+        "style_alpha": (0.5, _uniform(0.2, 1.0)),  # the reference's --alpha
+        "label_gamma": (0.8, _uniform(0.5, 1.0)),  # --label-gamma: the shape class's share
+        "style_fraction": (1.0, _fixed(1.0)),  # every image gets a stylized copy
+    },
+    "style_augment": {
+        **_STYLIZER,
+        "styles": (None, _fixed(None)),  # required: a folder of style images
+        "style_alpha": (1.0, _fixed(1.0)),  # full stylization, as Stylized-ImageNet
+        "style_fraction": (0.5, _uniform(0.2, 0.8)),
+        "style_size": (512, _fixed(512)),
     },
 }
 

@@ -30,7 +30,7 @@ from .config import TrainConfig, validate_config
 from .data import BatchStream, DataBundle, seed_for
 from .evaluate import accuracy, corruption_error, cue_conflict_shape_bias
 from .identity import default_run_dir, resolve_hparams, run_identity
-from .methods import Method, create_method
+from .methods import METHODS, Method, create_method
 from .metrics_log import MetricsLog, summary_writer_class
 from .run_state import RunState
 from .run_folder import CHECKPOINT, DONE, RESULTS, check_output_dir, check_stored_config, load_checkpoint, read_results, start_run_folder
@@ -82,17 +82,15 @@ def _scheduler(optimizer: torch.optim.Optimizer, steps: int, warmup: int) -> tor
 
 
 def _style_augment(cfg: TrainConfig, device: torch.device, generator: torch.Generator) -> Any:
-    """The on-the-fly AdaIN stylization of ``cfg.style_augment`` (stylebias.stylize)."""
-    from ..stylize import AdaINStylizer, StyleAugment
+    """The on-the-fly stylization of ``cfg.style_augment``: the ``style_augment`` method's
+    (AdaIN, its other hyperparameters at their defaults), drawing from ``generator``."""
+    from .hparams import default_hparams
+    from .style_augment import build_style_augment
 
-    if cfg.stylizer_vgg or cfg.stylizer_decoder:
-        if not (cfg.stylizer_vgg and cfg.stylizer_decoder):
-            raise InvalidArgumentError("give both stylizer_vgg and stylizer_decoder, or neither (published weights)")
-        stylizer = AdaINStylizer.from_files(vgg=cfg.stylizer_vgg, decoder=cfg.stylizer_decoder)
-    else:
-        stylizer = AdaINStylizer.pretrained()
-    stylizer = stylizer.to(device).eval()
-    return StyleAugment(stylizer, cfg.style_augment, fraction=cfg.style_augment_fraction, generator=generator)
+    hparams = {**default_hparams("style_augment"), "styles": cfg.style_augment,
+               "style_fraction": cfg.style_augment_fraction,
+               "stylizer_vgg": cfg.stylizer_vgg, "stylizer_decoder": cfg.stylizer_decoder}
+    return build_style_augment(hparams, "style_augment", generator).to(device)
 
 
 def _save_checkpoint(path: Path, state: RunState) -> None:
@@ -128,7 +126,13 @@ def _validate_run(cfg: TrainConfig) -> dict[str, Any]:
     validate_config(cfg)
     if cfg.tensorboard:
         summary_writer_class()  # a missing optional package fails now, not after the first files
-    return resolve_hparams(cfg.method, cfg.hparams, cfg.layer)
+    hparams = resolve_hparams(cfg.method, cfg.hparams, cfg.layer)
+    if cfg.style_augment and METHODS.canonical(cfg.method) == "style_augment":
+        raise InvalidArgumentError(
+            "style_augment (--style-augment) and method 'style_augment' would both stylize each batch; "
+            "name the styles once: --hparams '{\"styles\": \"DIR\"}' with the method, or the key with another method"
+        )
+    return hparams
 
 
 def _run_device(cfg: TrainConfig, world: int) -> torch.device:
@@ -156,8 +160,7 @@ def _set_up(cfg: TrainConfig, data: DataBundle, hparams: dict[str, Any], device:
         method.distribute(device)
     optimizer = method.configure_optimizer()
     scheduler = _scheduler(optimizer, cfg.steps, int(hparams["warmup_steps"]))
-    augment_gen = torch.Generator().manual_seed(seed_for(cfg.seed, "style_augment", rank))
-    return RunState(method, optimizer, scheduler, layer_gen, augment_gen, device, cfg.to_dict(), hparams)
+    return RunState(method, optimizer, scheduler, layer_gen, device, cfg.to_dict(), hparams)
 
 
 class _Batches:
@@ -167,7 +170,9 @@ class _Batches:
     def __init__(self, cfg: TrainConfig, data: DataBundle, state: RunState, rank: int, world: int) -> None:
         self.cfg, self.data, self.device, self.rank, self.world = cfg, data, state.device, rank, world
         self.stream = self._stream_from(state.step)
-        self.augment = _style_augment(cfg, state.device, state.augment_generator) if cfg.style_augment else None
+        # the method's generator, drawn from before each update as the style_augment method draws
+        # at the start of its own: both paths stylize identically (training/style_augment.py)
+        self.augment = _style_augment(cfg, state.device, state.layer_generator) if cfg.style_augment else None
 
     def _stream_from(self, step: int) -> BatchStream:
         cfg, data = self.cfg, self.data

@@ -31,8 +31,7 @@ class RunState:
     Attributes:
         method: owns the network (``method.model``) and the grad scaler.
         optimizer, scheduler: the method's optimiser and its learning-rate schedule.
-        layer_generator: the style layers' generator.
-        augment_generator: on-the-fly stylization's generator.
+        layer_generator: the method's generator (style layers, pairings, on-the-fly stylization).
         device: where the run computes (its CUDA RNG is part of the state).
         config, hparams: the run's config and resolved hyperparameters (stored for identity checks).
         step: optimisation steps done.
@@ -43,7 +42,6 @@ class RunState:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     layer_generator: torch.Generator
-    augment_generator: torch.Generator
     device: torch.device
     config: dict[str, Any]
     hparams: dict[str, Any]
@@ -60,13 +58,13 @@ class RunState:
         return {
             "step": self.step, "model": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.method.scaler.state_dict(),  # type: ignore[union-attr]
-            **rng_state(self._generators(), self.device),  # layer/augment generators, torch_rng, cuda_rng
+            **rng_state(self._generators(), self.device),  # layer generator, torch_rng, cuda_rng
             "history": json.dumps(self.history), "config": json.dumps(self.config), "hparams": json.dumps(self.hparams),
         }
 
     def _generators(self) -> dict[str, torch.Generator]:
         """The run's named generators, by their checkpoint keys."""
-        return {"layer_generator": self.layer_generator, "augment_generator": self.augment_generator}
+        return {"layer_generator": self.layer_generator}
 
     def load_state_dict(self, state: dict[str, Any], path: Path) -> None:
         """Load weights, optimiser, schedule, scaler, step and history from checkpoint ``state``
@@ -90,5 +88,6 @@ class RunState:
         """Restore every random state of checkpoint ``state``. Call it after everything that
         draws from them at start-up is built (network, data stream, stylizer), so those draws
         cannot shift them."""
-        # a generator the checkpoint lacks (augment_generator before on-the-fly stylization) keeps its seed
+        # a generator the checkpoint lacks keeps its seed; one it holds that the run has no more
+        # (augment_generator, before stylization drew from the method's) is ignored
         set_rng_state(state, self._generators(), self.device)
