@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from stylebias.training import TrainConfig, train
-from stylebias.training.demo import QUICK_BUDGET
+from stylebias.training.demo import DemoConfig
 
 
 def plateau(history: list[dict[str, Any]], tolerance: float) -> dict[str, Any] | None:
@@ -73,7 +73,7 @@ def choose(rows: list[dict[str, Any]], correlations: list[float], max_shape_bias
 
 
 def main() -> None:
-    budget = QUICK_BUDGET
+    budget = DemoConfig(quick=True).budget()  # the quick demo's setting, bf16 decided for this CPU
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--correlations", type=float, nargs="+", default=[0.0, 0.9, 0.95, 0.98, 1.0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
