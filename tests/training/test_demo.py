@@ -1,8 +1,10 @@
 """The demo: verdicts on hand-made numbers, the parallel trainer, end to end with resume."""
 
 import dataclasses
+import importlib.util
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,3 +153,28 @@ def test_quick_demo_end_to_end_then_read_back(tmp_path, capsys):
     assert "read back from an earlier invocation" in capsys.readouterr().out
     again = json.loads((out / "results.json").read_text())
     assert again["runs_read_back"] == 6 and again["methods"] == results["methods"]
+
+
+def _setting_script():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "demo_setting.py"
+    spec = importlib.util.spec_from_file_location("demo_setting", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_setting_rule_plateau_and_choice_on_hand_made_histories():
+    script = _setting_script()
+    history = [{"step": 100 * (i + 1), "val_acc": v} for i, v in enumerate([0.5, 0.9, 0.95, 0.955, 0.95])]
+    assert script.plateau(history, 0.01)["step"] == 300  # first within 0.01 of the best, 2 evaluations follow
+    assert script.plateau(history[:4], 0.01) is None  # only one evaluation after it: not yet a plateau
+    rows = [{"texture_correlation": 0.0, "plateaued": True, "shape_bias": 0.99},
+            {"texture_correlation": 0.9, "plateaued": True, "shape_bias": 0.8},
+            {"texture_correlation": 0.98, "plateaued": True, "shape_bias": 0.2},
+            {"texture_correlation": 0.98, "plateaued": True, "shape_bias": 0.45},  # one seed is not texture-biased
+            {"texture_correlation": 1.0, "plateaued": True, "shape_bias": 0.15},
+            {"texture_correlation": 1.0, "plateaued": True, "shape_bias": 0.2}]
+    assert script.choose(rows, [0.0, 0.9, 0.98, 1.0], 0.3) == 1.0
+    assert script.choose(rows, [0.0, 0.9, 0.98, 1.0], 0.5) == 0.98
+    rows[-1]["plateaued"] = False
+    assert script.choose(rows, [0.0, 0.9, 0.98, 1.0], 0.3) is None
