@@ -5,8 +5,9 @@ Each method trains a SmallResNet on three rendering domains of the ShapeTexture 
 held-out domain (domain-generalisation accuracy), on cue-conflict images (shape bias) and on
 corrupted in-domain images (mean corruption error, CIFAR-C convention), for several seeds.
 ERM trained on random textures (texture correlation 0) is drawn as the ceiling, chance as the
-floor. Runs are ordinary training runs (``output/runs/<method>-<held-out>-s<seed>-<hash>``,
-identity-checked and resumable, :mod:`~stylebias.training.identity`), trained in worker
+floor. Runs are ordinary training runs, identity-checked and resumable
+(``output/runs/<method>-<held-out>-s<seed>-<hash>``, the ceiling's under
+``output/runs/random_textures/``; :mod:`~stylebias.training.identity`), trained in worker
 processes of one thread each; ``results.json``, ``report.md`` and ``report.png`` summarise
 them (:mod:`~stylebias.training.demo_report`).
 
@@ -169,8 +170,8 @@ def demo_configs(cfg: DemoConfig) -> tuple[list[TrainConfig], list[TrainConfig]]
     methods = {m: cfg.hparams.get(m, {}) for m in cfg.methods}
     compared = sweep_configs(_base_config(budget, budget.texture_correlation, cfg), DOMAINS, methods,
                              budget.seeds, runs, budget.held_out)
-    ceiling = sweep_configs(_base_config(budget, 0.0, cfg), DOMAINS, ["erm"], budget.seeds, runs,
-                            budget.held_out) if cfg.ceiling else []
+    ceiling = sweep_configs(_base_config(budget, 0.0, cfg), DOMAINS, {"erm": methods["erm"]}, budget.seeds,
+                            runs / CEILING, budget.held_out) if cfg.ceiling else []
     return compared, ceiling
 
 
