@@ -147,9 +147,11 @@ def run_configs(
             records[i] = record
             if on_run is not None:
                 on_run(record)
-        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
-        pool.terminate()  # after close() this only reaps the finished workers
+        pool.close()  # workers exit on their own and release what they hold
         pool.join()
     return records  # type: ignore[return-value]
 
