@@ -314,6 +314,26 @@ class ShapeTexture(Dataset):
             return (*item, int(self.texture_labels[i]))
         return item
 
+    def gather(self, indices: Tensor) -> list[Tensor]:
+        """The items at ``indices`` as one batch, exactly as a DataLoader collates them.
+
+        Items draw nothing from torch's global RNG, so a batch is the same however it is read;
+        training streams use this to skip per-item loading (:class:`~stylebias.training.data.BatchStream`).
+
+        Args:
+            indices: int64 ``(B,)``.
+
+        Returns:
+            ``[images float32 (B, 3, S, S) in [0, 1], labels int64 (B,), domains int64 (B,)]``
+            and, with ``return_texture``, textures int64 ``(B,)``.
+        """
+        index = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
+        images = self._images[index].float().div_(255) if self._images is not None else self.render(index)
+        batch = [images, self.labels[index], self.domain_labels[index]]
+        if self.config.return_texture:
+            batch.append(self.texture_labels[index])
+        return batch
+
     def tensors(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The whole split at once: ``(images, labels, domains, textures)``.
 

@@ -29,6 +29,8 @@ class DataBundle:
         description: one line saying what the data is.
         finetune: the data of the fine-tuning phase (the original images when ``train`` mixes
             in stylized ones), or None to keep ``train``.
+        corruption_cache: the corrupted ``corruption_source`` batches, made once and shared by
+            every run that evaluates on this bundle (see ``evaluate.corruption_error``).
     """
 
     train: Dataset
@@ -40,6 +42,7 @@ class DataBundle:
     class_names: list[str] | None = None
     description: str = ""
     finetune: Dataset | None = None
+    corruption_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 class _IndexStream(Sampler[list[tuple[int, int]]]):
@@ -99,6 +102,10 @@ class _SeededItems(Dataset):
 class BatchStream:
     """An endless, resumable stream of training batches.
 
+    A dataset with a ``gather(indices) -> list of tensors`` method (whose items draw no
+    randomness, e.g. :class:`~stylebias.datasets.ShapeTexture`) hands over whole batches at
+    once, the same tensors the DataLoader would collate, without per-item loading.
+
     Args:
         dataset: training set.
         batch_size: per process.
@@ -124,6 +131,10 @@ class BatchStream:
 
             raise DataError(f"the training set has {n} items, fewer than one batch of {batch_size * world}")
         sampler = _IndexStream(n, batch_size, seed, rank, world, start_step)
+        gather = getattr(dataset, "gather", None)
+        if callable(gather):  # whole batches at once, the same as the loader would collate
+            self._iter = (gather(torch.tensor([index for index, _ in batch])) for batch in sampler)
+            return
         self.loader = DataLoader(
             _SeededItems(dataset, seed), batch_sampler=sampler, num_workers=workers,
             persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),

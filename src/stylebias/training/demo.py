@@ -1,141 +1,178 @@
-"""``stylebias demo``: ERM against every style layer on the built-in benchmark, on the CPU.
+"""``stylebias demo``: ERM against every style layer and image-level method on the built-in benchmark.
 
 Each method trains a SmallResNet on three rendering domains of the ShapeTexture benchmark
 (texture correlated with the class, a spurious cue like ImageNet's), then is measured on a
 held-out domain (domain-generalisation accuracy), on cue-conflict images (shape bias) and on
-corrupted in-domain images (mean corruption error, CIFAR-C convention). Runs are resumable
-(each lives in ``output/runs/<hash>``); ``results.json`` and ``report.md`` summarise them.
+corrupted in-domain images (mean corruption error, CIFAR-C convention), for several seeds.
+ERM trained on random textures (texture correlation 0) is drawn as the ceiling, chance as the
+floor. Runs are ordinary training runs, identity-checked and resumable
+(``output/runs/<method>-<held-out>-s<seed>-<hash>``, the ceiling's under
+``output/runs/random_textures/``; :mod:`~stylebias.training.identity`), trained in worker
+processes of one thread each; ``results.json``, ``report.md`` and ``report.png`` summarise
+them (:mod:`~stylebias.training.demo_report`).
+
+The benchmark setting (texture correlation) was chosen with ERM alone before any other method
+ran: ``benchmarks/demo_setting.py`` states the rule and prints the evidence.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ..errors import InvalidArgumentError
 from ..io import atomic_write, write_json
-from ..plotting import pyplot, save_figure
-from .config import TrainConfig
-from .dg import leave_one_domain_out, summarize
+from .config import TrainConfig, validate_config
+from .demo_report import method_rows, plot_rows, report_markdown
+from .dg import run_configs, sweep_configs, tabulate
+from .identity import resolve_hparams
 from .run_folder import DONE
 
-__all__ = ["DemoConfig", "run_demo", "DEMO_METHODS"]
+__all__ = ["DemoConfig", "Budget", "QUICK_BUDGET", "FULL_BUDGET", "DEMO_METHODS", "DEMO_HPARAMS", "CEILING", "run_demo"]
 
-log = logging.getLogger(__name__)
-
-DEMO_METHODS = ("erm", "mixstyle", "padain", "efdmix", "dsu", "adversarial_style")
+#: The methods the demo compares, ERM first (the reference of every paired difference).
+DEMO_METHODS: tuple[str, ...] = ("erm", "mixstyle", "padain", "efdmix", "dsu", "adversarial_style")
+#: Per method, the hyperparameters the demo trains it with where they differ from
+#: ``training/hparams.py``'s defaults (a method missing here uses the defaults).
+DEMO_HPARAMS: dict[str, dict[str, Any]] = {}
+#: The name of the ceiling row: ERM trained on random textures (shape the only cue).
+CEILING = "random_textures"
 DOMAINS = ("photo", "cartoon", "sketch", "painting")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one demo (quick or full) trains and measures.
+
+    Attributes:
+        seeds: training seeds of every method.
+        steps, batch_size: optimisation steps and images per step of every run.
+        image_size: side of the images in pixels (>= 16; shapes stay recognisable at 16 px,
+            see benchmarks/demo_setting.py).
+        amp: bf16 autocast on the CPU; None = where the CPU computes bf16 natively (AVX512-BF16
+            or AMX; about 2x faster there, slower where it is emulated).
+        held_out: held-out domains (one run each).
+        severities: corruption severities of the corruption error.
+        texture_correlation: how often a training image wears its class's texture (chosen
+            with ERM alone by benchmarks/demo_setting.py).
+        processes: worker processes of one thread each.
+    """
+
+    seeds: tuple[int, ...]
+    steps: int
+    batch_size: int
+    image_size: int
+    amp: bool | None
+    held_out: tuple[str, ...]
+    severities: tuple[int, ...]
+    texture_correlation: float
+    processes: int
+
+
+# the texture correlation of both: benchmarks/demo_setting.py at the quick setting (ERM alone)
+QUICK_BUDGET = Budget(seeds=(0, 1, 2), steps=400, batch_size=32, image_size=16, amp=None, held_out=("sketch",),
+                      severities=(3,), texture_correlation=1.0, processes=2)
+FULL_BUDGET = Budget(seeds=(0, 1, 2), steps=500, batch_size=64, image_size=32, amp=None,
+                     held_out=("sketch", "painting"), severities=(1, 3, 5), texture_correlation=1.0, processes=2)
 
 
 @dataclass
 class DemoConfig:
-    """What the demo runs. ``quick`` picks a budget that finishes in under 5 minutes on
-    2 CPU cores (1 seed, sketch held out, 250 steps of 32 images, severity 3); the full demo
-    holds out sketch and painting in turn with 3 seeds, 250 steps of 64 images and
-    severities 1, 3, 5 (about 40 minutes there).
+    """What the demo runs: the quick or the full :class:`Budget`, with any field overridden.
 
     Attributes:
         output: the output folder (nothing is written elsewhere).
-        quick: use the quick budget for every field left at None.
-        methods: method names.
-        seeds, steps, held_out, severities: None = the budget's choice.
-        texture_correlation: how often a training image wears its class's texture.
-        batch_size: images per step.
+        quick: :data:`QUICK_BUDGET` (``make demo``, about 5 minutes on 2 cores) instead of
+            :data:`FULL_BUDGET`.
+        methods: method names, ERM first (:data:`DEMO_METHODS`).
+        hparams: per method, hyperparameter overrides (:data:`DEMO_HPARAMS`).
+        ceiling: also train ERM on random textures (the ceiling line).
+        seeds, steps, batch_size, image_size, amp, held_out, severities,
+        texture_correlation, processes: None = the budget's value.
+        progress: progress bars (one process only).
+        extra: further :class:`TrainConfig` fields for every run.
     """
 
     output: Path = Path("demo_output")
     quick: bool = False
     methods: tuple[str, ...] = DEMO_METHODS
+    hparams: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(DEMO_HPARAMS))
+    ceiling: bool = True
     seeds: tuple[int, ...] | None = None
     steps: int | None = None
+    batch_size: int | None = None
+    image_size: int | None = None
+    amp: bool | None = None
     held_out: tuple[str, ...] | None = None
     severities: tuple[int, ...] | None = None
-    texture_correlation: float = 0.9
-    batch_size: int | None = None
+    texture_correlation: float | None = None
+    processes: int | None = None
     progress: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def resolved(self) -> DemoConfig:
-        """A copy with every None filled in from the quick or the full budget."""
-        quick = self.quick
-        return dataclasses.replace(
-            self,
-            seeds=self.seeds or ((0,) if quick else (0, 1, 2)),
-            steps=self.steps or (250 if quick else 250),
-            batch_size=self.batch_size or (32 if quick else 64),
-            held_out=self.held_out or (("sketch",) if quick else ("sketch", "painting")),
-            severities=self.severities or ((3,) if quick else (1, 3, 5)),
-        )
+    def budget(self) -> Budget:
+        """The budget with this config's overrides (``amp`` decided: True or False)."""
+        base = QUICK_BUDGET if self.quick else FULL_BUDGET
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(Budget) if getattr(self, f.name) is not None}
+        budget = dataclasses.replace(base, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+        return budget if budget.amp is not None else dataclasses.replace(budget, amp=native_bf16())
 
 
-def _rows(
-    runs: list[dict[str, Any]], table: dict[str, dict[str, dict[str, float]]], methods: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    """One summary row per method. DG accuracy comes from the sweep's table: per seed the mean
-    over held-out domains, then mean +- std over seeds."""
-    rows = []
-    for method in methods:
-        sel = [r["selected"] for r in runs if r["method"] == method]
-        row: dict[str, Any] = {
-            "method": method,
-            "dg_accuracy": table[method]["average"]["mean"],
-            "dg_accuracy_std": table[method]["average"]["std"],
-        }
-        for name, key in (("shape_bias", "shape_bias"), ("corruption_error", "corruption_error"), ("in_domain_accuracy", "val_acc")):
-            summary = summarize([s.get(key) for s in sel])
-            row[name], row[f"{name}_std"] = summary["mean"], summary["std"]
-        row["per_domain"] = {d: v["mean"] for d, v in table[method].items() if d != "average"}
-        row["runs"] = len(sel)
-        rows.append(row)
-    return rows
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX tiles)."""
+    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
+    return any(bool(check()) for check in checks if check is not None)
 
 
-def _verdicts(rows: list[dict[str, Any]], n_seeds: int) -> list[str]:
-    """Plain sentences comparing each method with ERM, saying when a gap is within noise."""
-    base = next((r for r in rows if r["method"] == "erm"), None)
-    if base is None:
-        return []
-    lines = []
-    for r in rows:
-        if r is base:
-            continue
-        parts = []
-        for key, label in (("dg_accuracy", "DG accuracy"), ("shape_bias", "shape bias"), ("corruption_error", "corruption error")):
-            delta = r[key] - base[key]
-            noise = max(r[f"{key}_std"], base[f"{key}_std"])
-            if n_seeds > 1 and abs(delta) <= noise:
-                verdict = "within seed noise"
-            else:
-                verdict = "higher" if delta > 0 else "lower"
-            parts.append(f"{label} {delta * 100:+.1f} pts ({verdict})")
-        lines.append(f"- **{r['method']}** vs ERM: " + "; ".join(parts))
-    if n_seeds == 1:
-        lines.append("- One seed only: differences of a few points are within the run-to-run noise of this budget.")
-    return lines
+def _base_config(budget: Budget, texture_correlation: float, cfg: DemoConfig) -> TrainConfig:
+    return TrainConfig(
+        data=f"shapes:texture_correlation={texture_correlation}", steps=budget.steps, batch_size=budget.batch_size,
+        image_size=budget.image_size, amp=budget.amp, device="cpu", checkpoint_every=budget.steps,
+        corruption_severities=list(budget.severities), progress=cfg.progress and budget.processes == 1, **cfg.extra,
+    )
 
 
-def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
-    try:
-        plt = pyplot()
-    except ImportError:  # pragma: no cover - matplotlib is optional
-        log.warning("matplotlib is not installed: no plot")
-        return None
-    metrics = (("dg_accuracy", "held-out-domain accuracy"), ("shape_bias", "shape bias"), ("corruption_error", "mean corruption error"))
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    names = [r["method"] for r in rows]
-    for ax, (key, title) in zip(axes, metrics):
-        ax.bar(names, [r[key] for r in rows], yerr=[r[f"{key}_std"] for r in rows], color="#4c72b0", capsize=3)
-        ax.set_title(title)
-        ax.set_ylim(0, 1)
-        if key == "dg_accuracy":
-            ax.axhline(0.1, color="grey", linestyle="--", linewidth=1, label="chance")
-            ax.legend(loc="upper right", fontsize=8)
-        ax.tick_params(axis="x", rotation=45)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=120)
+def _check(cfg: DemoConfig, budget: Budget) -> None:
+    """Refuse a demo that cannot run, before anything is written."""
+    if not cfg.methods or cfg.methods[0] != "erm":
+        raise InvalidArgumentError(f"--methods must start with erm (every method is compared with it), got {list(cfg.methods)}")
+    if len(set(cfg.methods)) != len(cfg.methods) or CEILING in cfg.methods:
+        raise InvalidArgumentError(f"--methods must not repeat a name or use {CEILING!r}, got {list(cfg.methods)}")
+    unused = sorted(set(cfg.hparams) - set(cfg.methods))
+    if unused:
+        raise InvalidArgumentError(f"hyperparameters given for method(s) {unused} that the demo does not run")
+    for method in cfg.methods:
+        resolve_hparams(method, cfg.hparams.get(method, {}))  # unknown method/hyperparameter names raise
+    if not budget.seeds:
+        raise InvalidArgumentError("--seeds must name at least one seed")
+    if budget.processes < 1:
+        raise InvalidArgumentError(f"--processes must be >= 1, got {budget.processes}")
+    if budget.image_size < 16:
+        raise InvalidArgumentError(f"the image size must be at least 16 px (the benchmark's smallest), got {budget.image_size}")
+    if not 0.0 <= budget.texture_correlation <= 1.0:
+        raise InvalidArgumentError(f"--texture-correlation must be in [0, 1] (a fraction), got {budget.texture_correlation}")
+    unknown = sorted(set(budget.held_out) - set(DOMAINS))
+    if unknown or not budget.held_out:
+        raise InvalidArgumentError(f"--held-out must name domains among {list(DOMAINS)}, got {list(budget.held_out)}")
+    validate_config(_base_config(budget, budget.texture_correlation, cfg))
+
+
+def demo_configs(cfg: DemoConfig) -> tuple[list[TrainConfig], list[TrainConfig]]:
+    """The run configs of the compared methods and of the ceiling (ERM on random textures)."""
+    budget = cfg.budget()
+    _check(cfg, budget)
+    runs = Path(cfg.output) / "runs"
+    methods = {m: cfg.hparams.get(m, {}) for m in cfg.methods}
+    compared = sweep_configs(_base_config(budget, budget.texture_correlation, cfg), DOMAINS, methods,
+                             budget.seeds, runs, budget.held_out)
+    ceiling = sweep_configs(_base_config(budget, 0.0, cfg), DOMAINS, {"erm": methods["erm"]}, budget.seeds,
+                            runs / CEILING, budget.held_out) if cfg.ceiling else []
+    return compared, ceiling
 
 
 def _timing(elapsed: float, read_back: int, total: int) -> str:
@@ -149,47 +186,30 @@ def _timing(elapsed: float, read_back: int, total: int) -> str:
             f"{elapsed / 60:.1f} min covers only the {total - read_back} trained now.")
 
 
-def _report(cfg: DemoConfig, rows: list[dict[str, Any]], plot: Path | None, elapsed: float, description: str,
-            read_back: int = 0, total: int = 0) -> str:
-    lines = [
-        "# stylebias demo", "",
-        f"{description}. Methods trained {cfg.steps} steps of {cfg.batch_size} images each; seeds "
-        f"{list(cfg.seeds or ())}; held-out domain(s) {list(cfg.held_out or ())}; corruption severities "
-        f"{list(cfg.severities or ())}. {_timing(elapsed, read_back, total)}", "",
-        "| method | DG accuracy | shape bias | corruption error | in-domain accuracy |",
-        "|---|---|---|---|---|",
-    ]
-    for r in rows:
-        cells = [f"{r[k] * 100:.1f} ± {r[k + '_std'] * 100:.1f}" for k in ("dg_accuracy", "shape_bias", "corruption_error", "in_domain_accuracy")]
-        lines.append(f"| {r['method']} | " + " | ".join(cells) + " |")
-    lines += ["", "All numbers in percent, mean ± std over seeds (std 0 with one seed). Higher DG accuracy "
-              "and lower corruption error are better; higher shape bias means decisions follow shape "
-              "rather than texture (humans: about 96%). Chance accuracy is 10%.", "",
-              "## What the numbers show", ""]
-    lines += _verdicts(rows, len(cfg.seeds or ()))
-    if plot is not None:
-        lines += ["", f"![results]({plot.name})"]
-    return "\n".join(lines) + "\n"
+def _setup(budget: Budget, n_methods: int) -> str:
+    return (f"ShapeTexture benchmark (10 shapes, 4 rendering domains; training texture correlation "
+            f"{budget.texture_correlation:g}, chosen with ERM alone by benchmarks/demo_setting.py). {n_methods} methods x "
+            f"{len(budget.seeds)} seeds {list(budget.seeds)}, {budget.steps} steps of {budget.batch_size} images at "
+            f"{budget.image_size} px{' (bf16 autocast)' if budget.amp else ''}; held out: {', '.join(budget.held_out)}; "
+            f"corruption severities {list(budget.severities)}.")
 
 
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
-    """Train and evaluate every method; write ``results.json``, ``report.md`` and a plot.
+    """Train and evaluate every method and the ceiling; write ``results.json``, ``report.md``
+    and ``report.png`` into ``cfg.output``.
 
     Returns:
-        ``{"methods": [{"method", "dg_accuracy", "shape_bias", "corruption_error", ...}], ...}``
-        (the content of ``results.json``).
+        The content of ``results.json``: ``{"methods": [row, ...], "ceiling": row | None,
+        "headline": [...], "runs": n, "runs_read_back": n, "elapsed_s": s, ...}``; a row has
+        per metric the mean, std, per-seed values and the paired difference to ERM.
     """
-    cfg = cfg.resolved()
+    budget = cfg.budget()
+    compared, ceiling_cfgs = demo_configs(cfg)
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
-    base = TrainConfig(
-        data=f"shapes:texture_correlation={cfg.texture_correlation}",
-        steps=cfg.steps or 150, batch_size=cfg.batch_size or 32, checkpoint_every=cfg.steps or 150,
-        corruption_severities=list(cfg.severities or ()), progress=cfg.progress, **cfg.extra,
-    )
-    start = time.perf_counter()
-    started_at = time.time()
+    start, started_at = time.perf_counter(), time.time()
     read_back: list[str] = []  # runs finished by an earlier invocation (their done marker is older)
+    ceiling_dirs = {str(c.output_dir) for c in ceiling_cfgs}
 
     def report_run(record: dict[str, Any]) -> None:
         done = Path(record["dir"]) / DONE
@@ -197,29 +217,27 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         if earlier:
             read_back.append(record["dir"])
         s = record["selected"]
-        print(f"  {record['method']:<18} held-out {record['held_out']:<9} seed {record['seed']}: "
+        name = CEILING if record["dir"] in ceiling_dirs else record["method"]
+        print(f"  {name:<18} held-out {record['held_out']:<9} seed {record['seed']}: "
               f"DG acc {s['test_acc']:.3f}  shape bias {s.get('shape_bias', float('nan')):.3f}  "
               f"corruption error {s.get('corruption_error', float('nan')):.3f}  "
               + ("(read back from an earlier invocation)" if earlier else f"({time.perf_counter() - start:.0f}s)"),
               flush=True)
 
-    sweep = leave_one_domain_out(base, DOMAINS, cfg.methods, cfg.seeds or (0,), out / "runs",
-                                 held_out=cfg.held_out, on_run=report_run)
+    records = run_configs(compared + ceiling_cfgs, budget.processes, on_run=report_run)
     elapsed = time.perf_counter() - start
-    rows = _rows(sweep.runs, sweep.table, cfg.methods)
-    description = (f"ShapeTexture benchmark (10 shapes, 4 rendering domains, texture correlation "
-                   f"{cfg.texture_correlation} in training)")
-    plot = _plot(rows, out / "report.png")
+    runs, ceiling_runs = records[:len(compared)], [dict(r, method=CEILING) for r in records[len(compared):]]
+    rows = method_rows(runs, cfg.methods)
+    ceiling = method_rows(ceiling_runs, [CEILING], base=CEILING)[0] if ceiling_runs else None
+    plot_rows(rows, ceiling, out / "report.png")
+    timing = _timing(elapsed, len(read_back), len(records))
+    text = report_markdown(rows, ceiling, _setup(budget, len(cfg.methods)), timing)
     with atomic_write(out / "report.md") as tmp:
-        tmp.write_text(_report(cfg, rows, plot, elapsed, description, len(read_back), len(sweep.runs)))
+        tmp.write_text(text)
     results = {
-        "methods": rows,
-        "benchmark": description,
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()},
-        "elapsed_s": elapsed,
-        "runs_read_back": len(read_back),
-        "runs": len(sweep.runs),
-        "table": sweep.table,
+        "methods": rows, "ceiling": ceiling, "headline": text.split("\n\n")[1].splitlines(),
+        "budget": dataclasses.asdict(budget), "elapsed_s": elapsed, "runs_read_back": len(read_back),
+        "runs": len(records), "table": tabulate(runs), "hparams": {m: cfg.hparams.get(m, {}) for m in cfg.methods},
     }
     write_json(results, out / "results.json")
     return results

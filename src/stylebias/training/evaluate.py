@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
+from torch.nn.functional import interpolate
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import MissingFileError
 from ..shapebias.metrics import Trial, shape_bias
 
-__all__ = ["collect_predictions", "accuracy", "cue_conflict_shape_bias", "corruption_error"]
+__all__ = ["collect_predictions", "accuracy", "cue_conflict_shape_bias", "corruption_error", "corrupted_batches",
+           "corrupt_any_size"]
 
 log = logging.getLogger(__name__)
 
@@ -85,16 +88,23 @@ def corruption_error(
     severities: Sequence[int] = (3,),
     names: Sequence[str] | None = None,
     seed: int = 0,
-    **kw: Any,
+    batch_size: int = 256,
+    cache: dict[Any, list[tuple[Tensor, Tensor]]] | None = None,
 ) -> dict[str, Any] | None:
     """Top-1 error (fraction) under each corruption, and its mean (the CIFAR-C convention).
 
     Uses :mod:`stylebias.corruptions` on the fly with a fixed generator per corruption and
-    severity, so every method sees the same corrupted images. Returns None (and logs why) if
-    the corruption suite is not available.
+    severity, so every method sees the same corrupted images. Images under 32 px (the
+    corruptions' smallest size) are upsampled to 32 px, corrupted there and resized back
+    (area averaging). Returns None (and logs why) if the corruption suite is not available.
+
+    Args:
+        cache: a dict kept with ``dataset`` (e.g. :attr:`DataBundle.corruption_cache`): the
+            corrupted batches are made once per (corruption, severity, seed) and reused by
+            every later call, which then only runs the model. Same images as without it.
     """
     try:
-        from ..corruptions import CORRUPTIONS, corrupt
+        from ..corruptions import CORRUPTIONS
     except ImportError as err:  # pragma: no cover - the suite ships with the package
         log.warning("corruption error skipped: %s", err)
         return None
@@ -102,19 +112,46 @@ def corruption_error(
     errors: dict[str, dict[int, float]] = {}
     for name in names:
         for severity in severities:
-            g = torch.Generator(device=device).manual_seed(seed)
-
-            def corrupted(images: Tensor, name: str = name, severity: int = severity) -> Tensor:
-                return corrupt(images, name, severity, generator=g)
-
+            key = (name, int(severity), int(seed), str(device), batch_size)
             try:
-                errors.setdefault(name, {})[severity] = 1.0 - accuracy(predict, dataset, device, images_fn=corrupted, **kw)
+                batches = cache[key] if cache is not None and key in cache else \
+                    corrupted_batches(dataset, name, severity, seed, device, batch_size)
             except MissingFileError as err:  # frost needs its pictures; say so and go on
                 log.warning("corruption %s skipped: %s", name, err)
                 errors.pop(name, None)
                 break
+            if cache is not None:
+                cache[key] = batches
+            with torch.inference_mode():
+                correct = sum(int((predict(x).argmax(1).cpu() == y).sum()) for x, y in batches)
+            errors.setdefault(name, {})[severity] = 1.0 - correct / sum(len(y) for _, y in batches)
     flat = [e for per in errors.values() for e in per.values()]
     return {"mean_error": sum(flat) / len(flat), "errors": errors, "severities": list(severities)}
+
+
+@torch.no_grad()
+def corrupted_batches(dataset: Dataset, name: str, severity: int, seed: int, device: torch.device,
+                      batch_size: int = 256) -> list[tuple[Tensor, Tensor]]:
+    """``[(corrupted images (B, 3, H, W) on device, labels (B,) on the CPU), ...]`` over the
+    dataset's items ``(image, label, ...)``, one generator seeded by ``seed`` for the whole pass."""
+    g = torch.Generator(device=device).manual_seed(seed)
+    return [(corrupt_any_size(batch[0].to(device), name, severity, g), torch.as_tensor(batch[1]))
+            for batch in DataLoader(dataset, batch_size=batch_size)]
+
+
+def corrupt_any_size(images: Tensor, name: str, severity: int, generator: torch.Generator) -> Tensor:
+    """:func:`stylebias.corruptions.corrupt`, also for images under its 32-px minimum: those are
+    upsampled (bilinear) so their shorter side is 32 px, corrupted, and area-resized back."""
+    from ..corruptions import corrupt
+    from ..corruptions.api import MIN_SIZE
+
+    h, w = images.shape[-2:]
+    if min(h, w) >= MIN_SIZE:
+        return corrupt(images, name, severity, generator=generator)
+    scale = MIN_SIZE / min(h, w)
+    up = interpolate(images, size=(math.ceil(h * scale), math.ceil(w * scale)), mode="bilinear", align_corners=False)
+    out = corrupt(up.clamp_(0, 1), name, severity, generator=generator)
+    return interpolate(out, size=(h, w), mode="area").clamp_(0, 1)
 
 
 _IMAGENET_C = {

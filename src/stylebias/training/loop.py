@@ -113,7 +113,8 @@ def _evaluate(method: Method, data: DataBundle, cfg: TrainConfig, device: torch.
         metrics["cue_conflict"] = cue_conflict_shape_bias(predict, data.cue_conflict, device, data.class_names)
         metrics["shape_bias"] = metrics["cue_conflict"]["shape_bias"]
     if data.corruption_source is not None and cfg.corruption_severities:
-        result = corruption_error(predict, data.corruption_source, device, cfg.corruption_severities, seed=cfg.seed)
+        result = corruption_error(predict, data.corruption_source, device, cfg.corruption_severities, seed=cfg.seed,
+                                  cache=data.corruption_cache)
         if result is not None:
             metrics["corruption"] = result
             metrics["corruption_error"] = result["mean_error"]
