@@ -6,6 +6,7 @@ from .hparams import default_hparams, random_hparams
 from .loop import TrainResult, train
 from .run_state import RunState
 from .methods import METHODS, Method, create_method
+from . import randconv as _randconv  # registers "randconv"
 from .nets import SmallResNet, small_resnet
 
 __all__ = [
