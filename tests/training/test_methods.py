@@ -64,7 +64,7 @@ def test_every_method_is_built_by_one_call_with_one_signature():
         method = create_method(name, model, default_hparams(name), layer_after=["layer1"],
                                generator=torch.Generator().manual_seed(0))
         assert isinstance(method, Method)
-        assert method.layer == (None if name == "erm" else name)
+        assert method.layer == (name if name in STYLE_LAYERS else None)  # erm and image-level methods: none
         if method.handle is not None:
             assert type(method.handle.layers["layer1"]) is STYLE_LAYERS.get(name)
 

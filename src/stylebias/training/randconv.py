@@ -39,12 +39,28 @@ class RandConvMethod(ERM):
     (the filter runs on normalised images, as in the reference) and ``clamp_output``.
 
     With the consistency loss the three views go through the network in one forward (one
-    DDP all-reduce, BatchNorm statistics over all three), the cross-entropy is on the first
-    view as in the reference. Prediction uses the clean images.
+    DDP all-reduce; BatchNorm statistics over all three, where the reference ran three
+    forwards), the cross-entropy is on the first view as in the reference. Each view is an
+    independent filter of the clean batch, as the paper describes; the reference code filters
+    views 2 and 3 on top of view 1 (it reassigns ``inputs``), which we do not copy. Prediction
+    uses the clean images.
     """
 
-    def __init__(self, model: nn.Module, hparams: dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(model, hparams, **kwargs)
+    def __init__(
+        self,
+        model: nn.Module,
+        hparams: dict[str, Any],
+        *,
+        layer: str | None = None,
+        layer_after: list[str] | None = None,
+        layer_preset: str = "auto",
+        generator: torch.Generator | None = None,
+        amp_dtype: torch.dtype | None = None,
+    ) -> None:
+        if generator is None:  # direct API use: still never the global RNG (a style layer shares it)
+            generator = torch.Generator().manual_seed(0)
+        super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
+                         generator=generator, amp_dtype=amp_dtype)
         hp = self.hparams
         self.kernel_sizes = check_kernel_sizes(hp["kernel_sizes"], "hparam 'kernel_sizes'")
         self.p = check_prob(hp["randconv_p"], "hparam 'randconv_p'")
@@ -53,8 +69,6 @@ class RandConvMethod(ERM):
         self.std = _check_stats(hp["data_std"], "data_std")
         if min(self.std) <= 0:
             raise InvalidArgumentError(f"hparam 'data_std' must be positive per channel; got {self.std!r}")
-        if self.generator is None:  # direct API use: still never the global RNG
-            self.generator = torch.Generator().manual_seed(0)
 
     def filtered(self, images: Tensor) -> Tensor:
         """One random-convolution view of ``images`` (a new filter per call), float32."""
