@@ -121,6 +121,7 @@ def test_composes_with_a_style_layer():
     ({"consistency_weight": -1}, "consistency_weight.*>= 0"),
     ({"data_std": [0.2, 0.0, 0.2]}, "data_std.*positive"),
     ({"data_mean": [0.5]}, "data_mean.*3 numbers"),
+    ({"consistency": "false"}, "'consistency' must be true or false"),
 ])
 def test_bad_hparams_are_refused_by_name(hp, message):
     with pytest.raises(InvalidArgumentError, match=message):

@@ -62,6 +62,9 @@ class RandConvMethod(ERM):
         super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
                          generator=generator, amp_dtype=amp_dtype)
         hp = self.hparams
+        for name in ("mixing", "consistency", "clamp_output"):
+            if not isinstance(hp[name], bool):
+                raise InvalidArgumentError(f"hparam {name!r} must be true or false; got {hp[name]!r}")
         self.kernel_sizes = check_kernel_sizes(hp["kernel_sizes"], "hparam 'kernel_sizes'")
         self.p = check_prob(hp["randconv_p"], "hparam 'randconv_p'")
         self.consistency_weight = check_positive(hp["consistency_weight"], "hparam 'consistency_weight'", allow_zero=True)
@@ -74,8 +77,8 @@ class RandConvMethod(ERM):
         """One random-convolution view of ``images`` (a new filter per call), float32."""
         hp = self.hparams
         return randconv(
-            images.float(), self.kernel_sizes, mixing=bool(hp["mixing"]), p=self.p, mean=self.mean, std=self.std,
-            clamp=bool(hp["clamp_output"]), generator=self.generator,
+            images.float(), self.kernel_sizes, mixing=hp["mixing"], p=self.p, mean=self.mean, std=self.std,
+            clamp=hp["clamp_output"], generator=self.generator,
         )
 
     def update(self, batch: tuple[Tensor, ...]) -> dict[str, float]:
