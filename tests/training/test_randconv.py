@@ -196,6 +196,7 @@ def test_list_methods_describes_randconv_by_its_docstring(capsys):
     assert rows["randconv"] == RandConvMethod.__doc__.strip().splitlines()[0]
     assert rows["erm"].startswith("Empirical risk minimisation")
     assert rows["mixstyle"].startswith("ERM with the mixstyle style layer: ")
+    assert set(rows) == set(METHODS) and all(summary and "(no description)" not in summary for summary in rows.values())
 
 
 def test_short_run_on_the_builtin_benchmark_raises_shape_bias(tmp_path):
