@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["DATA_FORMS", "TRAIN_MODEL_SPECS", "MODEL_SPEC_FORMS", "data_rows", "model_rows", "metric_rows",
-           "method_rows", "recipe_rows"]
+           "method_rows", "method_summary", "recipe_rows"]
 
 # (form, meaning) of train's --data (training/datasets.py parses them)
 _DATA: tuple[tuple[str, str], ...] = (
@@ -57,19 +57,30 @@ def model_rows(pattern: str = "*") -> list[dict[str, Any]]:
 
 
 def method_rows(pattern: str = "*") -> list[dict[str, Any]]:
-    """Training methods: ERM, one per style layer, and the methods of their own."""
-    from ..layers import STYLE_LAYERS
+    """Training methods, each with the first line of its docstring (a style layer's, for the
+    methods that are ERM with a style layer attached)."""
     from ..training.methods import METHODS
 
-    def summary(name: str) -> str:
-        if name == "erm":
-            return "empirical risk minimisation (no style layer)"
-        if name in STYLE_LAYERS:
-            return f"ERM with the {name} style layer: " + (STYLE_LAYERS.get(name).__doc__ or "").strip().splitlines()[0]
-        entry = METHODS.get(name)
-        return (getattr(entry, "func", entry).__doc__ or "").strip().splitlines()[0]
+    return [{"name": n, "summary": method_summary(METHODS.get(n))} for n in METHODS.list(pattern)]
 
-    return [{"name": n, "summary": summary(n)} for n in METHODS.list(pattern)]
+
+def method_summary(entry: Any) -> str:
+    """One line describing a registered method: a class, or a ``partial`` binding a layer."""
+    import functools
+
+    from ..layers import STYLE_LAYERS
+
+    keywords = entry.keywords if isinstance(entry, functools.partial) else {}
+    cls = entry.func if isinstance(entry, functools.partial) else entry
+    if keywords.get("layer") is not None:
+        layer = keywords["layer"]
+        return f"ERM with the {layer} style layer: {_first_line(STYLE_LAYERS.get(layer).__doc__)}"
+    return _first_line(cls.__doc__) or f"{getattr(cls, '__name__', cls)!s} (no description)"
+
+
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
 
 
 def metric_rows() -> list[dict[str, Any]]:

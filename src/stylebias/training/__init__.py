@@ -10,6 +10,7 @@ from . import distill as _distill  # noqa: F401  (registers robust_distill)
 from . import augmix as _augmix  # noqa: F401  (registers "augmix")
 from . import prime as _prime  # noqa: F401  (registers "prime")
 from . import debiased, style_augment  # noqa: F401,E402 - registers the stylizing methods
+from . import randconv as _randconv  # registers "randconv"
 from .nets import SmallResNet, small_resnet
 
 __all__ = [

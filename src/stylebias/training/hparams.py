@@ -123,6 +123,20 @@ _METHOD: dict[str, dict[str, tuple[Any, Sampler]]] = {
         "style_fraction": (0.5, _uniform(0.2, 0.8)),
         "style_size": (512, _fixed(512)),
     },
+    # Xu et al. 2021 (wildphoton/RandConv exp_mnist10k.sh): multi-scale kernels 1-7,
+    # kaiming-normal weights, images normalised before filtering, no clamp; defaults are the
+    # script's RC_mix with lambda = 10 (its other setting, RC_img with p = 0.5 and lambda = 5,
+    # is mixing=False, randconv_p=0.5, consistency_weight=5; RC_mix did better on ShapeTexture)
+    "randconv": {
+        "kernel_sizes": ([1, 3, 5, 7], _fixed([1, 3, 5, 7])),
+        "mixing": (True, lambda r: bool(r.integers(2))),  # RC_mix or RC_img
+        "randconv_p": (1.0, _uniform(0.5, 1.0)),
+        "consistency": (True, _fixed(True)),
+        "consistency_weight": (10.0, _log_uniform(0, 1.3)),  # 1..20: the scripts use 5 and 10
+        "data_mean": ([0.485, 0.456, 0.406], _fixed([0.485, 0.456, 0.406])),  # ImageNet's
+        "data_std": ([0.229, 0.224, 0.225], _fixed([0.229, 0.224, 0.225])),
+        "clamp_output": (False, _fixed(False)),
+    },
 }
 
 HPARAMS = _METHOD
