@@ -152,3 +152,27 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, bundle, monk
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if not installed
     with pytest.raises(InvalidArgumentError, match="pip install tensorboard"):
         train(cfg_for(tmp_path, tensorboard=True), data=bundle)
+
+
+def test_stylized_data_does_not_change_the_shared_builtin_bundle(tmp_path):
+    """The built-in benchmark is rendered once per process and cached: mixing stylized images
+    into one run's training set must not leak into a later run without them."""
+    from PIL import Image
+
+    from stylebias.datasets import ShapeTexture
+    from stylebias.training.datasets import build_data
+
+    for name in ShapeTexture.CLASSES:
+        (tmp_path / "sty" / name).mkdir(parents=True)
+        Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp_path / "sty" / name / "a.png")
+    data = "shapes:n_per_class=2,val_per_class=1,test_per_class=1,cue_per_class=1"
+    plain = build_data(load_config(data=data))
+    mixed = build_data(load_config(data=data, stylized_data=str(tmp_path / "sty")))
+    again = build_data(load_config(data=data))
+    assert len(mixed.train) == len(plain.train) + len(ShapeTexture.CLASSES)
+    assert again.train is plain.train and len(again.train) == len(plain.train) and again.finetune is None
+    # labels follow the class names, not the folders' sorted order
+    names = ShapeTexture.CLASSES
+    stylized = mixed.train.datasets[1]
+    assert [names[label] for _, label, _ in stylized.samples] == [path.parent.name for path, _, _ in stylized.samples]
+    assert sorted(names) != list(names)  # the case that used to be refused, or mislabelled

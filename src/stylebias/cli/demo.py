@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..showcase import showcase_layers
-from ..training.demo import DEMO_METHODS, FULL_BUDGET, QUICK_BUDGET, DemoConfig, run_demo
+from ..training.demo import DEMO_METHODS, FULL_BUDGET, QUICK_BUDGET, DemoConfig, demo_methods, run_demo
 from ._common import write_json
 from ._options import add_list, add_output_dir, add_progress
 
@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"the ~5 minute budget ({len(q.seeds)} seeds, {q.steps} steps of {q.batch_size} at "
                              f"{q.image_size} px, {', '.join(q.held_out)} held out); without it {len(f.seeds)} seeds, "
                              f"{f.steps} steps of {f.batch_size} at {f.image_size} px, {', '.join(f.held_out)} held out")
-    add_list(parser, "--methods", default=DEMO_METHODS, metavar="METHOD",
-             help="methods to train, erm first (`stylebias list methods`)")
+    add_list(parser, "--methods", default=None, metavar="METHOD",
+             help=f"methods to train, erm first (`stylebias list methods`; default: {' '.join(DEMO_METHODS)}, "
+                  "and debiased when the AdaIN weights are in the cache)")
     add_list(parser, "--seeds", item=int, metavar="N", help="training seeds (default: the budget's, 0 1 2)")
     parser.add_argument("--steps", type=int, help="training steps per run (default: the budget's)")
     add_list(parser, "--held-out", metavar="DOMAIN", help="held-out domains (default: the budget's)")
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     cfg = DemoConfig(
-        output=args.output_dir, quick=args.quick, methods=tuple(args.methods),
+        output=args.output_dir, quick=args.quick, methods=tuple(args.methods) if args.methods else demo_methods(),
         seeds=tuple(args.seeds) if args.seeds else None, steps=args.steps,
         held_out=tuple(args.held_out) if args.held_out else None, texture_correlation=args.texture_correlation,
         processes=args.processes, ceiling=args.ceiling, progress=args.progress,

@@ -16,6 +16,8 @@ Sources:
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 from typing import Any
 
@@ -122,14 +124,23 @@ def build_data(cfg: TrainConfig) -> DataBundle:
         from ..errors import DataError
 
         stylized = ImageFolderDataset(cfg.stylized_data, _transforms(cfg.image_size)[0])
-        if bundle.class_names is not None and list(stylized.classes) != list(bundle.class_names):
-            raise DataError(
-                f"stylized_data {cfg.stylized_data} has classes {list(stylized.classes)[:5]}... but the training "
-                f"data has {list(bundle.class_names)[:5]}...; both need the same <class> folders"
-            )
-        bundle.finetune = bundle.train
-        bundle.train = ConcatDataset([bundle.train, stylized])
-        bundle.description += f", mixed with stylized images from {cfg.stylized_data}"
+        if bundle.class_names is not None:
+            if set(stylized.classes) != set(bundle.class_names):
+                missing = sorted(set(bundle.class_names) - set(stylized.classes))
+                extra = sorted(set(stylized.classes) - set(bundle.class_names))
+                raise DataError(
+                    f"stylized_data {cfg.stylized_data} must have one <class> folder per class of the training data; "
+                    f"missing: {', '.join(missing) or 'none'}; not a training class: {', '.join(extra) or 'none'}"
+                )
+            # label each stylized image with its class's index in the training data, whose class
+            # order need not be the folders' sorted order (the built-in benchmark's is not)
+            index = {name: i for i, name in enumerate(bundle.class_names)}
+            stylized.samples = [(path, index[stylized.classes[label]], domain) for path, label, domain in stylized.samples]
+            stylized.classes = list(bundle.class_names)
+            stylized.class_to_idx = dict(index)
+        # a copy: the built-in benchmark's bundle is cached and shared by every run of the process
+        bundle = dataclasses.replace(bundle, finetune=bundle.train, train=ConcatDataset([bundle.train, stylized]),
+                                     description=bundle.description + f", mixed with stylized images from {cfg.stylized_data}")
     return bundle
 
 

@@ -36,7 +36,29 @@ from .run_folder import DONE
 __all__ = ["DemoConfig", "Budget", "QUICK_BUDGET", "FULL_BUDGET", "DEMO_METHODS", "DEMO_HPARAMS", "CEILING", "run_demo"]
 
 #: The methods the demo compares, ERM first (the reference of every paired difference).
-DEMO_METHODS: tuple[str, ...] = ("erm", "mixstyle", "padain", "efdmix", "dsu", "adversarial_style")
+DEMO_METHODS: tuple[str, ...] = ("erm", "mixstyle", "padain", "efdmix", "dsu", "adversarial_style",
+                                 "randconv", "augmix", "prime")
+#: Methods the demo leaves out, and why (said in the report). ``debiased`` joins the demo when
+#: the published AdaIN weights are already in the cache (the demo downloads nothing).
+LEFT_OUT: dict[str, str] = {
+    "debiased": "needs the published AdaIN weights (stylebias download adain-vgg adain-decoder)",
+    "style_augment": "needs a folder of style images (paintings) and the AdaIN weights",
+    "robust_distill": "needs a trained teacher to distil from (teacher_checkpoint)",
+}
+
+
+def demo_methods() -> tuple[str, ...]:
+    """:data:`DEMO_METHODS`, plus ``debiased`` when the AdaIN weights are in the cache."""
+    from ..hub.download import artifact_path
+
+    if all(artifact_path(name).is_file() for name in ("adain-vgg", "adain-decoder")):
+        return (*DEMO_METHODS, "debiased")
+    return DEMO_METHODS
+
+
+def left_out(methods: tuple[str, ...]) -> dict[str, str]:
+    """The registered methods not in ``methods`` that :data:`LEFT_OUT` explains."""
+    return {m: why for m, why in LEFT_OUT.items() if m not in methods}
 #: Per method, the hyperparameters the demo trains it with where they differ from
 #: ``training/hparams.py``'s defaults (a method missing here uses the defaults).
 DEMO_HPARAMS: dict[str, dict[str, Any]] = {}
@@ -100,7 +122,7 @@ class DemoConfig:
 
     output: Path = Path("demo_output")
     quick: bool = False
-    methods: tuple[str, ...] = DEMO_METHODS
+    methods: tuple[str, ...] = field(default_factory=demo_methods)
     hparams: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(DEMO_HPARAMS))
     ceiling: bool = True
     seeds: tuple[int, ...] | None = None
@@ -194,6 +216,11 @@ def _setup(budget: Budget, n_methods: int) -> str:
             f"corruption severities {list(budget.severities)}.")
 
 
+def _left_out_note(methods: tuple[str, ...]) -> str:
+    missing = left_out(methods)
+    return "" if not missing else " Not run: " + "; ".join(f"{m} ({why})" for m, why in missing.items()) + "."
+
+
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     """Train and evaluate every method and the ceiling; write ``results.json``, ``report.md``
     and ``report.png`` into ``cfg.output``.
@@ -231,7 +258,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     ceiling = method_rows(ceiling_runs, [CEILING], base=CEILING)[0] if ceiling_runs else None
     plot_rows(rows, ceiling, out / "report.png")
     timing = _timing(elapsed, len(read_back), len(records))
-    text = report_markdown(rows, ceiling, _setup(budget, len(cfg.methods)), timing)
+    text = report_markdown(rows, ceiling, _setup(budget, len(cfg.methods)) + _left_out_note(tuple(cfg.methods)), timing)
     with atomic_write(out / "report.md") as tmp:
         tmp.write_text(text)
     results = {
