@@ -1,6 +1,8 @@
 """A style layer added on top of another method (``TrainConfig.layer``): its hyperparameters are
 ``"<layer>.<name>"``, they configure the layer and only it, and impossible combinations are refused."""
 
+import json
+
 import pytest
 import torch
 
@@ -63,3 +65,15 @@ def test_training_with_an_added_layer_differs_from_without_and_is_its_own_run(tm
     assert any(not torch.equal(w0[k], w1[k]) for k in w0)  # the layer changed the training
     with pytest.raises(InvalidArgumentError, match="layer"):  # the folder holds the run with the layer
         train(cfg_for(tmp_path, "mixed", steps=4, hparams={}), data=bundle)
+
+
+@pytest.mark.parametrize("method", ["randconv", "augmix"])
+def test_image_level_methods_take_a_layer_with_clashing_hparam_names(tmp_path, bundle, method):
+    """AugMix and RandConv have their own mixing weights; MixStyle's alpha stays MixStyle's."""
+    hp = resolve_hparams(method, {"mixstyle.alpha": 0.3}, "mixstyle")
+    assert hp["mixstyle.alpha"] == 0.3 and "alpha" not in hp
+    built = create_method(method, _net(), hp, layer="mixstyle", generator=torch.Generator().manual_seed(0))
+    assert built.layer == "mixstyle" and all(layer.alpha == 0.3 for layer in _mixstyle_layers(built))
+    result = train(cfg_for(tmp_path, method=method, layer="mixstyle", steps=2, checkpoint_every=2), data=bundle)
+    stored = json.loads((result.output_dir / "hparams.json").read_text())
+    assert stored["mixstyle.alpha"] == default_hparams("mixstyle")["alpha"]

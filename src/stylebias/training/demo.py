@@ -97,7 +97,7 @@ class Budget:
 
 
 # the texture correlation of both: benchmarks/demo_setting.py at the quick setting (ERM alone)
-QUICK_BUDGET = Budget(seeds=(0, 1, 2), steps=400, batch_size=32, image_size=16, amp=None, held_out=("sketch",),
+QUICK_BUDGET = Budget(seeds=(0, 1, 2), steps=300, batch_size=32, image_size=16, amp=None, held_out=("sketch",),
                       severities=(3,), texture_correlation=1.0, processes=2)
 FULL_BUDGET = Budget(seeds=(0, 1, 2), steps=500, batch_size=64, image_size=32, amp=None,
                      held_out=("sketch", "painting"), severities=(1, 3, 5), texture_correlation=1.0, processes=2)
@@ -218,7 +218,7 @@ def _setup(budget: Budget, n_methods: int) -> str:
 
 def _left_out_note(methods: tuple[str, ...]) -> str:
     missing = left_out(methods)
-    return "" if not missing else " Not run: " + "; ".join(f"{m} ({why})" for m, why in missing.items()) + "."
+    return "" if not missing else " Not run: " + "; ".join(f"{m}, which {why}" for m, why in missing.items()) + "."
 
 
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
