@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also score every map by ROAD (noisy linear imputation; needs the cam extra; slow)")
     parser.add_argument("--silhouettes", type=Path, default=None, metavar="DIR",
                         help="filled-silhouettes folder: the share of each cue-conflict image's map on its "
-                             "object (object_share)")
+                             "object (object_share) (default: none, no object share)")
     parser.add_argument("--seed", type=int, default=0, help="seeds IBA's noise")
     add_json(parser)
 

@@ -71,20 +71,8 @@ class AugMix(ERM):
     (default: a generator seeded with 0).
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        hparams: dict[str, Any],
-        *,
-        layer: str | None = None,
-        layer_after: list[str] | None = None,
-        layer_preset: str = "auto",
-        generator: torch.Generator | None = None,
-        amp_dtype: torch.dtype | None = None,
-    ) -> None:
-        generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
-                         generator=generator, amp_dtype=amp_dtype)
+    def __init__(self, model: nn.Module, hparams: dict[str, Any], **options: Any) -> None:
+        super().__init__(model, hparams, **options)  # the same constructor as every method
         hp = self.hparams
         check_mixing(hp["severity"], hp["width"], hp["depth"], hp["mix_alpha"], source="augmix hparams")
         self.jsd, self.jsd_weight = consistency_settings(hp, "augmix")

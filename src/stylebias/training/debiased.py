@@ -54,20 +54,8 @@ class DebiasedTraining(ERM):
         arXiv:2010.05981.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        hparams: dict[str, Any],
-        *,
-        layer: str | None = None,
-        layer_after: list[str] | None = None,
-        layer_preset: str = "auto",
-        generator: torch.Generator | None = None,
-        amp_dtype: torch.dtype | None = None,
-    ) -> None:
-        generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
-                         generator=generator, amp_dtype=amp_dtype)
+    def __init__(self, model: nn.Module, hparams: dict[str, Any], **options: Any) -> None:
+        super().__init__(model, hparams, **options)  # the same constructor as every method
         hp = self.hparams
         self.style_alpha = check_prob(hp["style_alpha"], "hparams 'style_alpha'")
         self.label_gamma = check_prob(hp["label_gamma"], "hparams 'label_gamma'")

@@ -108,17 +108,7 @@ class RobustDistill(Method):
         Contrastive Representations", NeurIPS 2021, arXiv:2110.07439.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        hparams: dict[str, Any],
-        *,
-        layer: str | None = None,
-        layer_after: list[str] | None = None,
-        layer_preset: str = "auto",
-        generator: torch.Generator | None = None,
-        amp_dtype: torch.dtype | None = None,
-    ) -> None:
+    def __init__(self, model: nn.Module, hparams: dict[str, Any], **options: Any) -> None:
         kind = check_choice(hparams["distill_loss"], ("nt_xent", "mse"), "distill_loss")
         tau = hparams["temperature"]
         if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
@@ -131,9 +121,7 @@ class RobustDistill(Method):
         if hparams.get("teacher_checkpoint"):
             load_teacher_weights(model, hparams["teacher_checkpoint"])
         teacher = copy.deepcopy(model).requires_grad_(False).eval()  # before a style layer attaches
-        generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
-                         generator=generator, amp_dtype=amp_dtype)
+        super().__init__(model, hparams, **options)  # the same constructor as every method
         self.kind, self.tau, self.severity, self.corruptions = kind, float(tau), severity, corruptions
         self.teacher = teacher
         self.teacher_head = classifier_head(teacher)

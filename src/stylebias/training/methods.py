@@ -61,7 +61,8 @@ class Method(nn.Module):
         layer: registry name of a style layer to attach, or None (the registry binds it).
         layer_after: module names for the layer; default: the preset's placement.
         layer_preset: ``"auto"`` (the preset that fits the model) or a preset name.
-        generator: seeds the method's own randomness (style layers).
+        generator: seeds the method's own randomness (style layers, augmentations); None: a
+            generator seeded with 0, never torch's global one.
         amp_dtype: autocast dtype, or None for full precision.
     """
 
@@ -79,7 +80,9 @@ class Method(nn.Module):
         super().__init__()
         self.model = model
         self.hparams = dict(hparams)
-        self.generator = generator
+        # direct API use without a generator still never draws from the global RNG
+        self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        generator = self.generator
         self.amp_dtype = amp_dtype
         self.optimizer: torch.optim.Optimizer | None = None
         self.scaler: torch.amp.GradScaler | None = None

@@ -46,21 +46,8 @@ class RandConvMethod(ERM):
     uses the clean images.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        hparams: dict[str, Any],
-        *,
-        layer: str | None = None,
-        layer_after: list[str] | None = None,
-        layer_preset: str = "auto",
-        generator: torch.Generator | None = None,
-        amp_dtype: torch.dtype | None = None,
-    ) -> None:
-        if generator is None:  # direct API use: still never the global RNG (a style layer shares it)
-            generator = torch.Generator().manual_seed(0)
-        super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
-                         generator=generator, amp_dtype=amp_dtype)
+    def __init__(self, model: nn.Module, hparams: dict[str, Any], **options: Any) -> None:
+        super().__init__(model, hparams, **options)  # the same constructor as every method
         hp = self.hparams
         for name in ("mixing", "consistency", "clamp_output"):
             if not isinstance(hp[name], bool):

@@ -90,21 +90,9 @@ class StyleAugmentMethod(ERM):
         bias improves accuracy and robustness", ICLR 2019, arXiv:1811.12231.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        hparams: dict[str, Any],
-        *,
-        layer: str | None = None,
-        layer_after: list[str] | None = None,
-        layer_preset: str = "auto",
-        generator: torch.Generator | None = None,
-        amp_dtype: torch.dtype | None = None,
-    ) -> None:
-        generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        super().__init__(model, hparams, layer=layer, layer_after=layer_after, layer_preset=layer_preset,
-                         generator=generator, amp_dtype=amp_dtype)
-        self.augment = build_style_augment(self.hparams, "style_augment", generator)
+    def __init__(self, model: nn.Module, hparams: dict[str, Any], **options: Any) -> None:
+        super().__init__(model, hparams, **options)  # the same constructor as every method
+        self.augment = build_style_augment(self.hparams, "style_augment", self.generator)
 
     def train(self, mode: bool = True) -> StyleAugmentMethod:
         super().train(mode)  # the augmentation follows: it stylizes in training mode only
