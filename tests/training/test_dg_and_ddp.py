@@ -60,3 +60,33 @@ def test_ddp_run_under_torchrun_environment(tmp_path):
     assert evals0 == 2 and evals1 == 0  # only rank 0 evaluates and logs
     torch.testing.assert_close(weights0, weights1)  # replicas stay in sync
     assert (tmp_path / "ddp" / "done").exists()
+
+
+IMAGE_LEVEL = ("randconv", "augmix", "prime", "robust_distill")
+
+
+def _image_level_worker(rank, world, port, results, out):
+    import os
+
+    import torch.distributed as dist
+
+    from tests.training.conftest import tiny_bundle
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    for name in IMAGE_LEVEL:
+        cfg = load_config(method=name, steps=3, batch_size=8, checkpoint_every=3, output_dir=out / name,
+                          progress=False, hparams={"model_width": 4})
+        result = train(cfg, data=tiny_bundle())
+        results[(rank, name)] = (len(result.history), torch.cat([p.detach().flatten() for p in result.model.parameters()]))
+    dist.destroy_process_group()
+
+
+def test_image_level_methods_keep_ddp_replicas_in_sync(tmp_path):
+    """Several forwards per step (three views, teacher and student) under one DDP all-reduce."""
+    results = run_ranks(_image_level_worker, 2, tmp_path)
+    for name in IMAGE_LEVEL:
+        (evals0, weights0), (evals1, weights1) = results[(0, name)], results[(1, name)]
+        assert evals0 == 1 and evals1 == 0, name  # rank 0 evaluates alone
+        torch.testing.assert_close(weights0, weights1, msg=name)
+        assert (tmp_path / name / "done").exists()

@@ -14,7 +14,6 @@ from stylebias.training.datasets import build_data
 from stylebias.training.distill import RobustDistill, distillation_loss, fit_linear_probe
 from stylebias.training.distortions import distort
 from stylebias.training.hparams import default_hparams
-from tests.conftest import run_ranks
 from tests.functional.test_contrastive import reference_simclr
 from tests.models.test_clip_and_embedding import tiny_clip_arch  # noqa: F401  (fixture)
 from tests.training.conftest import tiny_bundle
@@ -184,29 +183,6 @@ def test_interrupted_run_resumes_exactly(tmp_path, bundle, monkeypatch):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed.final["loss"] == straight.final["loss"]
     assert resumed.final["cosine"] == straight.final["cosine"]
-
-
-def _ddp_worker(rank, world, port, results, out):
-    import os
-
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
-    torch.set_num_threads(1)
-    cfg = load_config(method="robust_distill", steps=3, batch_size=8, checkpoint_every=3, output_dir=out,
-                      progress=False, hparams={"model_width": 4})
-    result = train(cfg, data=tiny_bundle())
-    import torch.distributed as dist
-
-    flat = torch.cat([p.detach().flatten() for p in result.model.parameters()])
-    results[rank] = (len(result.history), flat)
-    dist.destroy_process_group()
-
-
-def test_ddp_run_under_torchrun_environment(tmp_path):
-    results = run_ranks(_ddp_worker, 2, tmp_path / "ddp")
-    (evals0, weights0), (evals1, weights1) = results[0], results[1]
-    assert evals0 == 1 and evals1 == 0
-    torch.testing.assert_close(weights0, weights1)  # the students stay in sync
-    assert (tmp_path / "ddp" / "done").exists()
 
 
 SHAPES = "shapes:n_per_class=4,val_per_class=2,test_per_class=2,cue_per_class=1"

@@ -10,8 +10,6 @@ from stylebias.errors import InvalidArgumentError
 from stylebias.layers import StyleLayer
 from stylebias.training import METHODS, default_hparams, load_config, small_resnet, train
 from stylebias.training.randconv import RandConvMethod
-from tests.conftest import run_ranks
-from tests.training.conftest import tiny_bundle
 from tests.training.test_loop import cfg_for, weights
 
 
@@ -149,29 +147,6 @@ def test_interrupted_run_resumes_exactly(tmp_path, bundle, monkeypatch):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed.final["loss"] == straight.final["loss"]
     assert resumed.final["loss_consistency"] == straight.final["loss_consistency"]
-
-
-def _ddp_worker(rank, world, port, results, out):
-    import os
-
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
-    torch.set_num_threads(1)
-    cfg = load_config(method="randconv", steps=4, batch_size=8, checkpoint_every=2, output_dir=out,
-                      progress=False, hparams={"model_width": 4})
-    result = train(cfg, data=tiny_bundle())
-    import torch.distributed as dist
-
-    flat = torch.cat([p.detach().flatten() for p in result.model.parameters()])
-    results[rank] = (len(result.history), flat)
-    dist.destroy_process_group()
-
-
-def test_ddp_run_under_torchrun_environment(tmp_path):
-    results = run_ranks(_ddp_worker, 2, tmp_path / "ddp")
-    (evals0, weights0), (evals1, weights1) = results[0], results[1]
-    assert evals0 == 2 and evals1 == 0
-    torch.testing.assert_close(weights0, weights1)  # the three-view forward keeps replicas in sync
-    assert (tmp_path / "ddp" / "done").exists()
 
 
 def test_train_cli_on_the_builtin_benchmark(tmp_path, capsys):
