@@ -240,6 +240,21 @@ def check_mixing(severity: float, width: int, depth: int, alpha: float, source: 
     check_positive(alpha, f"{source}: alpha")
 
 
+def sample_mixture(batch: int, width: int, depth: int, alpha: float,
+                   generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor, int]:
+    """The draws every augment-and-mix scheme shares (AugMix, PRIME), in the reference's order:
+    Dirichlet chain weights (B, width), Beta mixing weights (B,), chain lengths (width, B) and
+    the longest chain; ``depth <= 0`` draws each length uniformly from 1 to 3."""
+    dev = generator.device if generator is not None else torch.device("cpu")
+    weights = sample_dirichlet(alpha, batch, width, generator)
+    mix = sample_beta(alpha, batch, generator)
+    if depth > 0:
+        depths = torch.full((width, batch), depth, dtype=torch.long, device=dev)
+    else:
+        depths = torch.randint(1, MAX_DEPTH + 1, (width, batch), generator=generator, device=dev)
+    return weights, mix, depths, depth if depth > 0 else MAX_DEPTH
+
+
 def sample_augmix(batch: int, *, severity: float = 3, width: int = 3, depth: int = -1, alpha: float = 1.0,
                   num_ops: int = len(OPERATIONS), generator: torch.Generator | None = None) -> AugMixDraws:
     """Draw the AugMix choices for ``batch`` images from ``generator`` (on its device).
@@ -248,13 +263,7 @@ def sample_augmix(batch: int, *, severity: float = 3, width: int = 3, depth: int
     """
     check_mixing(severity, width, depth, alpha)
     dev = generator.device if generator is not None else torch.device("cpu")
-    weights = sample_dirichlet(alpha, batch, width, generator)
-    mix = sample_beta(alpha, batch, generator)
-    max_depth = depth if depth > 0 else MAX_DEPTH
-    if depth > 0:
-        depths = torch.full((width, batch), depth, dtype=torch.long, device=dev)
-    else:
-        depths = torch.randint(1, MAX_DEPTH + 1, (width, batch), generator=generator, device=dev)
+    weights, mix, depths, max_depth = sample_mixture(batch, width, depth, alpha, generator)
     shape = (max_depth, width, batch)
     ops = torch.randint(0, num_ops, shape, generator=generator, device=dev)
     levels = 0.1 + (severity - 0.1) * torch.rand(shape, generator=generator, dtype=torch.float64, device=dev)

@@ -47,9 +47,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_positive, check_shape
-from .._random import sample_beta, sample_dirichlet
+from .._random import sample_beta
 from ..errors import InvalidArgumentError, ShapeError
-from .augmix import MAX_DEPTH, check_mixing, mix_chains, run_chains
+from .augmix import check_mixing, mix_chains, run_chains, sample_mixture
 
 __all__ = [
     "PRIMITIVES", "PrimeSettings", "PrimeDraws", "random_filter_with", "filter_kernels_with", "sample_filters",
@@ -320,15 +320,9 @@ def sample_prime(batch: int, *, width: int = 3, depth: int = -1, alpha: float = 
                  generator: torch.Generator | None = None) -> PrimeDraws:
     """Draw PRIME's mixing choices for ``batch`` images (``depth <= 0``: 1 to 3 primitives per chain)."""
     check_mixing(1, width, depth, alpha, source="PRIME")
-    dev = _device(generator)
-    weights = sample_dirichlet(alpha, batch, width, generator)
-    mix = sample_beta(alpha, batch, generator)
-    max_depth = depth if depth > 0 else MAX_DEPTH
-    if depth > 0:
-        depths = torch.full((width, batch), depth, dtype=torch.long, device=dev)
-    else:
-        depths = torch.randint(1, MAX_DEPTH + 1, (width, batch), generator=generator, device=dev)
-    primitives = torch.randint(0, len(PRIMITIVES), (max_depth, width, batch), generator=generator, device=dev)
+    weights, mix, depths, max_depth = sample_mixture(batch, width, depth, alpha, generator)
+    primitives = torch.randint(0, len(PRIMITIVES), (max_depth, width, batch), generator=generator,
+                               device=_device(generator))
     return PrimeDraws(weights, mix, depths, primitives)
 
 
