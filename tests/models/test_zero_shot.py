@@ -76,7 +76,7 @@ def test_load_open_clip_is_a_16_way_classifier_with_a_checked_cache(tiny_arch, t
     assert (pre.resize, pre.crop) == (32, 32) and pre.mean == tuple(open_clip.OPENAI_DATASET_MEAN)
     assert clf(torch.rand(2, 3, 32, 32)).shape == (2, 16)
     # the cache: written for pretrained weights only, reused when its key matches, else recomputed
-    monkeypatch.setattr("stylebias.models.clip.open_clip_model",
+    monkeypatch.setattr("stylebias.models.zero_shot.open_clip_model",
                         lambda arch, pre: (open_clip.create_model(arch).eval(), Preprocess()))
     calls = []
     real = text_weights

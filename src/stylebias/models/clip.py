@@ -31,7 +31,8 @@ __all__ = ["open_clip_model", "ImageEncoderClassifier", "load_open_clip_encoder"
 _INSTALL = "pip install open_clip_torch  (or pip install 'stylebias[clip]')"
 
 
-def _import_open_clip(what: str) -> Any:
+def import_open_clip(what: str) -> Any:
+    """The ``open_clip`` module, or an error saying that ``what`` needs it and how to install it."""
     try:
         import open_clip
     except ImportError:
@@ -73,7 +74,7 @@ def open_clip_model(arch: str, pretrained: str | None = None) -> tuple[nn.Module
         UnknownNameError: no such architecture, or no such pretrained tag for it.
         MissingFileError: the pretrained weights cannot be fetched.
     """
-    open_clip = _import_open_clip(f"open_clip:{arch}")
+    open_clip = import_open_clip(f"open_clip:{arch}")
     available = open_clip.list_models()
     if arch not in available:
         close = difflib.get_close_matches(arch, available, n=3)

@@ -31,26 +31,15 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InvalidArgumentError
+from .clip import import_open_clip, open_clip_model
 from .preprocess import Preprocess
 
-__all__ = ["ZeroShotClassifier", "require_open_clip", "prompt_templates", "text_weights", "load_open_clip"]
+__all__ = ["ZeroShotClassifier", "prompt_templates", "text_weights", "load_open_clip"]
 
 log = logging.getLogger(__name__)
 
 # the single prompt of the CLIP paper's simplest setting; "openai" is its 80-prompt ensemble
 _SINGLE = ("a photo of a {}.",)
-
-
-def require_open_clip() -> Any:
-    """The ``open_clip`` module, or an error naming the extra to install."""
-    try:
-        import open_clip
-    except ImportError as err:
-        raise InvalidArgumentError(
-            f"open_clip: models need the open_clip_torch package, which is not installed ({err}); "
-            "install it with: pip install 'stylebias[clip]'"
-        ) from None
-    return open_clip
 
 
 def prompt_templates(name: str | Sequence[str]) -> tuple[str, ...]:
@@ -62,7 +51,7 @@ def prompt_templates(name: str | Sequence[str]) -> tuple[str, ...]:
     elif name == "single":
         templates = _SINGLE
     elif name in ("openai", "simple"):
-        meta = require_open_clip().zero_shot_metadata
+        meta = import_open_clip("prompt templates").zero_shot_metadata
         templates = tuple(meta.OPENAI_IMAGENET_TEMPLATES if name == "openai" else meta.SIMPLE_IMAGENET_TEMPLATES)
         if templates and not isinstance(templates[0], str):  # open_clip stores some as lambdas
             templates = tuple(t("{}") for t in templates)
@@ -127,7 +116,7 @@ class ZeroShotClassifier(nn.Module):
 
 
 def _cache_key(arch: str, pretrained: str | None, classnames: Sequence[str], templates: Sequence[str]) -> dict[str, Any]:
-    version = getattr(require_open_clip(), "__version__", "?")
+    version = getattr(import_open_clip("zero-shot weights"), "__version__", "?")
     return {"arch": arch, "pretrained": pretrained, "classnames": list(classnames), "templates": list(templates),
             "open_clip": version}
 
@@ -190,13 +179,12 @@ def load_open_clip(
     """
     from ..shapebias.categories import CATEGORIES
 
-    from .clip import open_clip_model
 
     names = tuple(classnames) if classnames is not None else tuple(CATEGORIES)
     prompts = prompt_templates(templates)
     model, preprocess = open_clip_model(arch, pretrained)
     model = model.to(device).eval()
-    tokenizer = require_open_clip().get_tokenizer(arch)
+    tokenizer = import_open_clip(f"open_clip:{arch}").get_tokenizer(arch)
     key = _cache_key(arch, pretrained, names, prompts)
     weights = _weights_for(model, tokenizer, key, Path(cache_dir) if cache_dir is not None and pretrained else None,
                            torch.device(device))
