@@ -26,15 +26,14 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..plotting import pyplot, save_figure
+from ..shapebias.plot import HUMAN_STYLE, MODEL_STYLES, plot_shape_bias
 from .benchmark import DATA_CONDITIONS, HUMANS, DatasetResult, Summary
 from .decisions import DecisionTable, is_human
 from .metrics import shape_bias
 
 __all__ = ["plot_condition_accuracy", "plot_error_consistency", "plot_cue_conflict"]
 
-_HUMAN_COLOUR = "#d62728"
-_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22")
-_MARKERS = ("o", "s", "^", "v", "P", "X", "p", "h")
+_HUMAN_COLOUR = HUMAN_STYLE[0]
 
 
 def _parametric(results: Sequence[Mapping[str, DatasetResult]]) -> list[tuple[str, Mapping[str, DatasetResult]]]:
@@ -68,13 +67,14 @@ def plot_condition_accuracy(results: Sequence[Mapping[str, DatasetResult]], path
         if HUMANS in per_observer:
             h = per_observer[HUMANS].conditions
             ax.plot(xs, [h[c].accuracy if c in h else math.nan for c in conditions], color=_HUMAN_COLOUR,
-                    linestyle="--", marker="D", markersize=4, label="humans")
+                    linestyle="--", marker=HUMAN_STYLE[1], markersize=4, label="humans")
         for k, observer in enumerate(models):
             if observer not in per_observer:
                 continue
             res = per_observer[observer].conditions
+            colour, marker = MODEL_STYLES[k % len(MODEL_STYLES)]
             ax.plot(xs, [res[c].accuracy if c in res else math.nan for c in conditions],
-                    color=_COLOURS[k % len(_COLOURS)], marker=_MARKERS[k % len(_MARKERS)], markersize=4, label=observer)
+                    color=colour, marker=marker, markersize=4, label=observer)
         ax.set_title(dataset, fontsize=10)
         ax.set_xticks(list(xs), conditions, rotation=45, fontsize=7)
         ax.set_ylim(0, 1)
@@ -109,8 +109,6 @@ def plot_error_consistency(summaries: Mapping[str, Summary], path: str | os.Path
 
 def plot_cue_conflict(table: DecisionTable, path: str | os.PathLike[str]) -> Path:
     """Shape bias by category of every observer in the cue-conflict ``table``, humans pooled."""
-    from ..shapebias.plot import plot_shape_bias
-
     observers = table.subjects()
     if not observers:
         raise DataError("nothing to plot: the cue-conflict table has no trials")

@@ -18,9 +18,10 @@ from .metrics import ShapeBiasResult, shape_bias
 
 __all__ = ["plot_shape_bias"]
 
-_MODEL_STYLES = [("#1f77b4", "o"), ("#2ca02c", "s"), ("#9467bd", "^"), ("#ff7f0e", "v"),
+# (colour, marker) per model series and for humans; the model-vs-human figures use them too
+MODEL_STYLES = [("#1f77b4", "o"), ("#2ca02c", "s"), ("#9467bd", "^"), ("#ff7f0e", "v"),
                  ("#8c564b", "P"), ("#17becf", "X"), ("#7f7f7f", "p"), ("#bcbd22", "h")]
-_HUMAN_STYLE = ("#d62728", "D")
+HUMAN_STYLE = ("#d62728", "D")
 
 
 def plot_shape_bias(
@@ -76,9 +77,9 @@ def plot_shape_bias(
     model_k = 0
     for r in series:
         if r.observer == "human":
-            color, marker = _HUMAN_STYLE
+            color, marker = HUMAN_STYLE
         else:
-            color, marker = _MODEL_STYLES[model_k % len(_MODEL_STYLES)]
+            color, marker = MODEL_STYLES[model_k % len(MODEL_STYLES)]
             model_k += 1
         pts = [(1 - v, rows[c]) for c, v in r.per_category.items() if v is not None]
         label = r.source if r.shape_bias is None else f"{r.source} ({r.shape_bias:.2f})"
