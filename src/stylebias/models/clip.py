@@ -140,6 +140,16 @@ def _embedding_dim(visual: nn.Module, arch: str) -> int:
     raise InvalidArgumentError(f"cannot tell the embedding width of open_clip:{arch}'s image encoder (no output_dim)")
 
 
+def _weights_tag(arch: str, tag: str | None, pretrained: bool) -> str | None:
+    """The pretrained tag to load (None: random weights); ``pretrained`` needs the spec to name one."""
+    if pretrained and tag is None:
+        raise InvalidArgumentError(
+            f"model spec open_clip:{arch} names no pretrained weights: write open_clip:{arch}/TAG "
+            f"(open_clip.list_pretrained_tags_by_model({arch!r})), or use pretrained=False for random weights"
+        )
+    return tag if pretrained else None
+
+
 def load_open_clip_encoder(arch: str, tag: str | None, pretrained: bool,
                            num_classes: int | None = None) -> tuple[nn.Module, Preprocess]:
     """The image encoder of spec ``open_clip:ARCH[/TAG]`` and its preprocessing.
@@ -155,12 +165,7 @@ def load_open_clip_encoder(arch: str, tag: str | None, pretrained: bool,
             a tag.
         UnknownNameError, MissingFileError: as :func:`open_clip_model`.
     """
-    if pretrained and tag is None:
-        raise InvalidArgumentError(
-            f"model spec open_clip:{arch} names no pretrained weights: write open_clip:{arch}/TAG "
-            f"(open_clip.list_pretrained_tags_by_model({arch!r})), or use pretrained=False for random weights"
-        )
-    model, preprocess = open_clip_model(arch, tag if pretrained else None)
+    model, preprocess = open_clip_model(arch, _weights_tag(arch, tag, pretrained))
     visual = model.visual
     if num_classes is None:
         return visual, preprocess
@@ -171,9 +176,7 @@ def open_clip_zero_shot(arch: str, tag: str | None, pretrained: bool) -> tuple[n
     """Spec ``open_clip:ARCH[/TAG]`` as a zero-shot classifier of the 16 benchmark categories in
     :data:`~stylebias.shapebias.categories.CATEGORIES` order (CLIP's 80 prompts per category),
     its text weights cached under the stylebias cache; and its preprocessing."""
-    if pretrained and tag is None:
-        load_open_clip_encoder(arch, tag, pretrained)  # raises the missing-tag error
     from ..hub.download import cache_dir
     from .zero_shot import load_open_clip
 
-    return load_open_clip(arch, tag if pretrained else None, templates="openai", cache_dir=cache_dir())
+    return load_open_clip(arch, _weights_tag(arch, tag, pretrained), templates="openai", cache_dir=cache_dir())
